@@ -1,0 +1,177 @@
+package memstore
+
+import (
+	"errors"
+	"hash"
+	"io"
+	"sort"
+)
+
+// Content is immutable blob bytes held as the list of buffers they were
+// read into. Keeping the buffers instead of concatenating them means a
+// chunked upload never copies earlier chunks, and a finished upload becomes a
+// blob without copying at all.
+type Content struct {
+	chunks  [][]byte
+	offsets []int64 // offsets[i] is the position of chunks[i][0] in the blob
+	size    int64
+}
+
+// newContent builds Content over chunks, taking ownership of them.
+func newContent(chunks [][]byte) *Content {
+	c := &Content{}
+	for _, ch := range chunks {
+		c.appendChunk(ch)
+	}
+	return c
+}
+
+// appendChunk adds a buffer to the end; empty buffers are dropped.
+func (c *Content) appendChunk(b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	c.chunks = append(c.chunks, b)
+	c.offsets = append(c.offsets, c.size)
+	c.size += int64(len(b))
+}
+
+// Size is the number of bytes.
+func (c *Content) Size() int64 { return c.size }
+
+// ReadAt implements io.ReaderAt; it is safe for concurrent use.
+func (c *Content) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, errors.New("memstore: negative offset")
+	}
+	if off >= c.size {
+		if len(p) == 0 {
+			return 0, nil
+		}
+		return 0, io.EOF
+	}
+	// The chunk holding off is the last one starting at or before it.
+	i := sort.Search(len(c.offsets), func(i int) bool { return c.offsets[i] > off }) - 1
+	n := 0
+	for ; i < len(c.chunks) && n < len(p); i++ {
+		start := off + int64(n) - c.offsets[i]
+		n += copy(p[n:], c.chunks[i][start:])
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// NewReader returns a reader over the bytes that also seeks, as
+// http.ServeContent needs for Range requests.
+func (c *Content) NewReader() *io.SectionReader {
+	return io.NewSectionReader(c, 0, c.size)
+}
+
+// WriteTo writes the bytes to w without an intermediate copy.
+func (c *Content) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for _, ch := range c.chunks {
+		n, err := w.Write(ch)
+		total += int64(n)
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// Bytes returns the content as one slice. For single-buffer content (every
+// monolithic upload) that is the stored buffer itself, which callers must not
+// modify; otherwise it is a new copy.
+func (c *Content) Bytes() []byte {
+	switch len(c.chunks) {
+	case 0:
+		return []byte{}
+	case 1:
+		return c.chunks[0]
+	}
+	out := make([]byte, 0, c.size)
+	for _, ch := range c.chunks {
+		out = append(out, ch...)
+	}
+	return out
+}
+
+const (
+	firstChunkSize = 32 << 10 // small bodies of unknown length stay small
+	maxChunkSize   = 4 << 20  // large ones are kept in 4 MiB buffers
+)
+
+// readBody reads r to its end into buffers, writing every byte to h as it
+// arrives. expect is the declared length (-1 if unknown): when known, the
+// bytes go into one buffer of exactly that size and any other length is a
+// size error. limit (> 0) caps the total; going past it is ErrTooLarge.
+func readBody(r io.Reader, h hash.Hash, expect, limit int64) ([][]byte, int64, error) {
+	if limit > 0 && expect > limit {
+		return nil, 0, errorf(ErrTooLarge, "declared length %d exceeds the limit of %d bytes", expect, limit)
+	}
+	if expect >= 0 {
+		return readKnown(r, h, expect)
+	}
+	var chunks [][]byte
+	var total int64
+	size := firstChunkSize
+	for {
+		buf := make([]byte, size)
+		n, err := io.ReadFull(r, buf)
+		if n > 0 {
+			h.Write(buf[:n])
+			total += int64(n)
+			if limit > 0 && total > limit {
+				return nil, 0, errorf(ErrTooLarge, "body exceeds the limit of %d bytes", limit)
+			}
+			if n < len(buf) {
+				// Keep no spare capacity: copy the short tail to its exact size.
+				buf = append([]byte(nil), buf[:n]...)
+			}
+			chunks = append(chunks, buf)
+		}
+		switch {
+		case err == io.EOF || err == io.ErrUnexpectedEOF:
+			return chunks, total, nil
+		case err != nil:
+			return nil, 0, errorf(ErrBlobUploadInvalid, "reading body: %v", err)
+		}
+		if size < maxChunkSize {
+			size *= 2
+		}
+	}
+}
+
+// readKnown reads exactly expect bytes into one buffer, hashing as it reads.
+func readKnown(r io.Reader, h hash.Hash, expect int64) ([][]byte, int64, error) {
+	buf := make([]byte, expect)
+	var n int64
+	for n < expect {
+		m, err := r.Read(buf[n:])
+		if m > 0 {
+			h.Write(buf[n : n+int64(m)])
+			n += int64(m)
+		}
+		if n == expect {
+			break
+		}
+		if err == io.EOF {
+			return nil, 0, errorf(ErrSizeInvalid, "body has %d bytes, Content-Length said %d", n, expect)
+		}
+		if err != nil {
+			return nil, 0, errorf(ErrBlobUploadInvalid, "reading body: %v", err)
+		}
+	}
+	// The body must end here: one more byte means the declared length lied.
+	var one [1]byte
+	if m, _ := io.ReadFull(r, one[:]); m > 0 {
+		return nil, 0, errorf(ErrSizeInvalid, "body is longer than the declared %d bytes", expect)
+	}
+	if expect == 0 {
+		return nil, 0, nil
+	}
+	return [][]byte{buf}, n, nil
+}

@@ -1,0 +1,259 @@
+package memstore
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Manifest is a stored manifest. Its fields must not be modified; Content
+// is the exact bytes that were pushed.
+type Manifest struct {
+	// Digest is the digest the manifest was pushed by (sha256 when pushed by
+	// tag). The manifest can also be fetched by its digest under the other
+	// supported algorithm.
+	Digest    digest.Digest
+	MediaType string
+	Content   []byte
+	// Subject is the manifest's subject descriptor, nil if it has none.
+	Subject *ocispec.Descriptor
+	// ArtifactType is the type the referrers API reports: the artifactType
+	// field, or for image manifests without one, the config's mediaType.
+	ArtifactType string
+	Annotations  map[string]string
+
+	digests []digest.Digest // every key the manifest is stored under
+}
+
+// Descriptor describes m as the referrers API lists it.
+func (m *Manifest) Descriptor() ocispec.Descriptor {
+	return ocispec.Descriptor{
+		MediaType:    m.MediaType,
+		Digest:       m.Digest,
+		Size:         int64(len(m.Content)),
+		ArtifactType: m.ArtifactType,
+		Annotations:  m.Annotations,
+	}
+}
+
+// IsDigest reports whether a manifest reference is a digest rather than a
+// tag (tags cannot contain ':').
+func IsDigest(ref string) bool { return strings.Contains(ref, ":") }
+
+// PutManifest stores content as a manifest of repository name. ref is a tag
+// or a digest; a digest must match the content under its algorithm. tags are
+// further tags to point at the manifest (the spec's ?tag= parameters).
+// contentType is the request's Content-Type. The store takes ownership of
+// content. On error nothing changes.
+func (s *Store) PutManifest(name, ref, contentType string, content []byte, tags ...string) (*Manifest, error) {
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	if max := s.MaxManifestSize(); max > 0 && int64(len(content)) > max {
+		return nil, errorf(ErrTooLarge, "manifest of %d bytes exceeds the limit of %d bytes", len(content), max)
+	}
+	all := digestsOf(content)
+	canonical := all[0]
+	if IsDigest(ref) {
+		d, err := ParseDigest(ref)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(all, d) {
+			return nil, withDetail(ErrDigestInvalid, map[string]string{"expected": ref, "computed": string(d.Algorithm().FromBytes(content))},
+				"manifest content does not match digest %s", ref)
+		}
+		canonical = d
+	} else {
+		tags = append([]string{ref}, tags...)
+	}
+	for _, t := range tags {
+		if !ValidTag(t) {
+			return nil, errorf(ErrTagInvalid, "invalid tag %q", t)
+		}
+	}
+	p, err := parseManifest(contentType, content)
+	if err != nil {
+		return nil, err
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.repos[name]
+	if err := s.checkReferencesLocked(name, r, p); err != nil {
+		return nil, err
+	}
+	if r == nil {
+		r = s.repoLocked(name, true)
+	}
+	m := r.manifests[canonical]
+	if m == nil {
+		m = &Manifest{
+			Digest:       canonical,
+			MediaType:    p.mediaType,
+			Content:      content,
+			Subject:      p.subject,
+			ArtifactType: p.artifactType,
+			Annotations:  p.annotations,
+			digests:      all,
+		}
+		for _, d := range all {
+			r.manifests[d] = m
+		}
+		if m.Subject != nil {
+			r.referrers[m.Subject.Digest] = append(r.referrers[m.Subject.Digest], m)
+		}
+	}
+	for _, t := range tags {
+		r.setTag(t, m)
+	}
+	return m, nil
+}
+
+// checkReferencesLocked checks that the blobs a manifest names are in the
+// repository with the sizes it claims, and (when configured) that an
+// index's children are too.
+func (s *Store) checkReferencesLocked(name string, r *repo, p *parsedManifest) error {
+	var unknown []ocispec.Descriptor
+	for _, d := range p.blobs {
+		if r == nil {
+			unknown = append(unknown, d)
+			continue
+		}
+		if _, ok := r.blobs[d.Digest]; !ok {
+			unknown = append(unknown, d)
+			continue
+		}
+		if size := s.blobs[d.Digest].content.Size(); size != d.Size {
+			return errorf(ErrManifestInvalid, "blob %s has %d bytes, the manifest says %d", d.Digest, size, d.Size)
+		}
+	}
+	if s.cfg.requireChildren {
+		for _, d := range p.children {
+			if r == nil || r.manifests[d.Digest] == nil {
+				unknown = append(unknown, d)
+			}
+		}
+	}
+	if len(unknown) > 0 {
+		return withDetail(ErrManifestBlobUnknown, map[string]string{"digest": string(unknown[0].Digest)},
+			"manifest references %s, unknown to repository %q", unknown[0].Digest, name)
+	}
+	return nil
+}
+
+// setTag points tag at m, keeping tagNames sorted.
+func (r *repo) setTag(tag string, m *Manifest) {
+	if _, ok := r.tags[tag]; !ok {
+		i, _ := slices.BinarySearch(r.tagNames, tag)
+		r.tagNames = slices.Insert(r.tagNames, i, tag)
+	}
+	r.tags[tag] = m
+}
+
+// deleteTag removes tag, keeping tagNames sorted.
+func (r *repo) deleteTag(tag string) {
+	delete(r.tags, tag)
+	if i, ok := slices.BinarySearch(r.tagNames, tag); ok {
+		r.tagNames = slices.Delete(r.tagNames, i, i+1)
+	}
+}
+
+// Manifest returns the manifest ref (a tag or a digest) of repository name.
+// ErrNameUnknown if the repository does not exist, ErrManifestUnknown if the
+// manifest or tag does not.
+func (s *Store) Manifest(name, ref string) (*Manifest, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	r := s.repos[name]
+	if r == nil {
+		return nil, errorf(ErrNameUnknown, "repository %q not known to registry", name)
+	}
+	var m *Manifest
+	if IsDigest(ref) {
+		m = r.manifests[digest.Digest(ref)]
+	} else {
+		m = r.tags[ref]
+	}
+	if m == nil {
+		return nil, withDetail(ErrManifestUnknown, map[string]string{"reference": ref},
+			"manifest %s unknown to repository %q", ref, name)
+	}
+	return m, nil
+}
+
+// DeleteManifest deletes ref from repository name. A tag is just untagged.
+// A digest deletes the manifest itself, every tag pointing at it, and its
+// entry in the referrers index.
+func (s *Store) DeleteManifest(name, ref string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.repos[name]
+	if r == nil {
+		return errorf(ErrNameUnknown, "repository %q not known to registry", name)
+	}
+	if !IsDigest(ref) {
+		if _, ok := r.tags[ref]; !ok {
+			return withDetail(ErrManifestUnknown, map[string]string{"reference": ref}, "tag %q unknown to repository %q", ref, name)
+		}
+		r.deleteTag(ref)
+		return nil
+	}
+	m := r.manifests[digest.Digest(ref)]
+	if m == nil {
+		return withDetail(ErrManifestUnknown, map[string]string{"reference": ref}, "manifest %s unknown to repository %q", ref, name)
+	}
+	for _, d := range m.digests {
+		delete(r.manifests, d)
+	}
+	for _, t := range slices.Clone(r.tagNames) {
+		if r.tags[t] == m {
+			r.deleteTag(t)
+		}
+	}
+	if m.Subject != nil {
+		list := slices.DeleteFunc(r.referrers[m.Subject.Digest], func(x *Manifest) bool { return x == m })
+		if len(list) == 0 {
+			delete(r.referrers, m.Subject.Digest)
+		} else {
+			r.referrers[m.Subject.Digest] = list
+		}
+	}
+	return nil
+}
+
+// Tags returns up to n tags of repository name (all when n < 0) in lexical
+// order after last, and whether more follow. ErrNameUnknown if the
+// repository does not exist.
+func (s *Store) Tags(name, last string, n int) ([]string, bool, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	r := s.repos[name]
+	if r == nil {
+		return nil, false, errorf(ErrNameUnknown, "repository %q not known to registry", name)
+	}
+	tags, more := page(r.tagNames, last, n)
+	return tags, more, nil
+}
+
+// Referrers returns descriptors of the manifests in repository name whose
+// subject is d, in the order they were pushed, keeping only those of
+// artifactType when it is not empty. A repository that does not exist has
+// no referrers.
+func (s *Store) Referrers(name string, d digest.Digest, artifactType string) []ocispec.Descriptor {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := []ocispec.Descriptor{}
+	r := s.repos[name]
+	if r == nil {
+		return out
+	}
+	for _, m := range r.referrers[d] {
+		if artifactType == "" || m.ArtifactType == artifactType {
+			out = append(out, m.Descriptor())
+		}
+	}
+	return out
+}

@@ -1,0 +1,145 @@
+package memstore
+
+import (
+	"sort"
+	"sync"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// DefaultMaxManifestSize is the manifest size limit the spec asks registries
+// to support at least (4 MiB).
+const DefaultMaxManifestSize = 4 << 20
+
+// Store is an in-memory registry content store. The zero value is not
+// usable; create one with New. All methods are safe for concurrent use.
+type Store struct {
+	cfg config
+
+	mu      sync.RWMutex
+	blobs   map[digest.Digest]*blobEntry
+	repos   map[string]*repo
+	uploads map[string]*upload
+	nextID  uint64
+}
+
+// blobEntry is one stored blob and the number of repositories it is linked
+// into; it is dropped when the last link goes.
+type blobEntry struct {
+	content *Content
+	links   int
+}
+
+// repo is one repository's view of the store.
+type repo struct {
+	blobs     map[digest.Digest]struct{}
+	manifests map[digest.Digest]*Manifest // keyed by every digest of the bytes (sha256 and sha512)
+	tags      map[string]*Manifest
+	tagNames  []string // sorted; kept in step with tags for cheap pagination
+	referrers map[digest.Digest][]*Manifest
+}
+
+func newRepo() *repo {
+	return &repo{
+		blobs:     map[digest.Digest]struct{}{},
+		manifests: map[digest.Digest]*Manifest{},
+		tags:      map[string]*Manifest{},
+		referrers: map[digest.Digest][]*Manifest{},
+	}
+}
+
+type config struct {
+	maxManifestSize int64
+	maxBlobSize     int64
+	requireChildren bool
+}
+
+// Option configures a Store.
+type Option func(*config)
+
+// WithMaxManifestSize sets the largest manifest accepted, in bytes
+// (default DefaultMaxManifestSize). n <= 0 removes the limit.
+func WithMaxManifestSize(n int64) Option {
+	return func(c *config) { c.maxManifestSize = n }
+}
+
+// WithMaxBlobSize sets the largest blob accepted, in bytes. The default, 0,
+// means no limit beyond the machine's memory.
+func WithMaxBlobSize(n int64) Option {
+	return func(c *config) { c.maxBlobSize = n }
+}
+
+// WithRequireIndexChildren makes the store refuse an image index or
+// manifest list whose child manifests are not in the repository. By default
+// such sparse indexes are accepted, as the spec and the conformance suite's
+// OCI_DATA_SPARSE data expect.
+func WithRequireIndexChildren() Option {
+	return func(c *config) { c.requireChildren = true }
+}
+
+// New returns an empty store.
+func New(opts ...Option) *Store {
+	cfg := config{maxManifestSize: DefaultMaxManifestSize}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return &Store{
+		cfg:     cfg,
+		blobs:   map[digest.Digest]*blobEntry{},
+		repos:   map[string]*repo{},
+		uploads: map[string]*upload{},
+	}
+}
+
+// MaxManifestSize is the manifest size limit in bytes (0: none).
+func (s *Store) MaxManifestSize() int64 {
+	if s.cfg.maxManifestSize < 0 {
+		return 0
+	}
+	return s.cfg.maxManifestSize
+}
+
+// repoLocked returns the named repository, creating it when create is set.
+// The caller holds s.mu (for writing when create is set).
+func (s *Store) repoLocked(name string, create bool) *repo {
+	r := s.repos[name]
+	if r == nil && create {
+		r = newRepo()
+		s.repos[name] = r
+	}
+	return r
+}
+
+// RepositoryExists reports whether anything was ever stored in name.
+func (s *Store) RepositoryExists(name string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.repos[name] != nil
+}
+
+// Repositories returns up to n repository names (all when n < 0) in
+// lexical order, starting after last (from the beginning when last is
+// empty), and whether more follow.
+func (s *Store) Repositories(last string, n int) ([]string, bool) {
+	s.mu.RLock()
+	names := make([]string, 0, len(s.repos))
+	for name := range s.repos {
+		names = append(names, name)
+	}
+	s.mu.RUnlock()
+	sort.Strings(names)
+	return page(names, last, n)
+}
+
+// page cuts one page out of a sorted list: up to n items after last.
+func page(sorted []string, last string, n int) ([]string, bool) {
+	start := 0
+	if last != "" {
+		start = sort.Search(len(sorted), func(i int) bool { return sorted[i] > last })
+	}
+	rest := sorted[start:]
+	if n < 0 || n >= len(rest) {
+		return append([]string{}, rest...), false
+	}
+	return append([]string{}, rest[:n]...), true
+}

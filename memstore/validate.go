@@ -1,0 +1,231 @@
+package memstore
+
+import (
+	"bytes"
+	"encoding/json"
+	"mime"
+	"strconv"
+	"strings"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Manifest media types the store understands.
+const (
+	MediaTypeOCIManifest        = ocispec.MediaTypeImageManifest
+	MediaTypeOCIIndex           = ocispec.MediaTypeImageIndex
+	MediaTypeDockerManifest     = "application/vnd.docker.distribution.manifest.v2+json"
+	MediaTypeDockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json"
+	mediaTypeDockerForeignLayer = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
+)
+
+// IsManifestMediaType reports whether mt is a manifest type the store accepts.
+func IsManifestMediaType(mt string) bool {
+	switch mt {
+	case MediaTypeOCIManifest, MediaTypeOCIIndex, MediaTypeDockerManifest, MediaTypeDockerManifestList:
+		return true
+	}
+	return false
+}
+
+func isIndexMediaType(mt string) bool {
+	return mt == MediaTypeOCIIndex || mt == MediaTypeDockerManifestList
+}
+
+// rawManifest holds the fields of every supported manifest kind.
+type rawManifest struct {
+	SchemaVersion *int                `json:"schemaVersion"`
+	MediaType     string              `json:"mediaType"`
+	ArtifactType  string              `json:"artifactType"`
+	Config        *ocispec.Descriptor `json:"config"`
+	Layers        []ocispec.Descriptor `json:"layers"`
+	Manifests     []ocispec.Descriptor `json:"manifests"`
+	Subject       *ocispec.Descriptor `json:"subject"`
+	Annotations   map[string]string   `json:"annotations"`
+}
+
+// parsedManifest is what validation learns from a manifest's bytes.
+type parsedManifest struct {
+	mediaType    string
+	artifactType string // as the referrers API reports it
+	subject      *ocispec.Descriptor
+	annotations  map[string]string
+	blobs        []ocispec.Descriptor // config and layers that must be in the repository
+	children     []ocispec.Descriptor // child manifests of an index
+}
+
+// parseManifest checks a manifest's structure. contentType is the request's
+// Content-Type (parameters allowed, empty when absent). References to other
+// content are returned for the caller to check against the repository.
+func parseManifest(contentType string, b []byte) (*parsedManifest, error) {
+	ct := ""
+	if contentType != "" {
+		mt, _, err := mime.ParseMediaType(contentType)
+		if err != nil {
+			return nil, errorf(ErrManifestInvalid, "malformed Content-Type %q", contentType)
+		}
+		ct = mt
+	}
+	var raw rawManifest
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&raw); err != nil {
+		return nil, errorf(ErrManifestInvalid, "manifest is not valid JSON: %v", err)
+	}
+	if !onlySpaceLeft(b, dec.InputOffset()) {
+		return nil, errorf(ErrManifestInvalid, "manifest has data after the JSON object")
+	}
+	if raw.SchemaVersion == nil || *raw.SchemaVersion != 2 {
+		return nil, errorf(ErrManifestInvalid, "schemaVersion must be 2")
+	}
+	mt, err := manifestMediaType(ct, &raw)
+	if err != nil {
+		return nil, err
+	}
+	p := &parsedManifest{mediaType: mt, annotations: raw.Annotations}
+	if isIndexMediaType(mt) {
+		if raw.Config != nil || raw.Layers != nil {
+			return nil, errorf(ErrManifestInvalid, "an index has no config or layers")
+		}
+		if raw.Manifests == nil {
+			return nil, errorf(ErrManifestInvalid, "an index needs a manifests list")
+		}
+		for i, d := range raw.Manifests {
+			if err := checkDescriptor(d, "manifests", i); err != nil {
+				return nil, err
+			}
+		}
+		p.children = raw.Manifests
+		p.artifactType = raw.ArtifactType
+	} else {
+		if raw.Manifests != nil {
+			return nil, errorf(ErrManifestInvalid, "an image manifest has no manifests list")
+		}
+		if raw.Config == nil {
+			return nil, errorf(ErrManifestInvalid, "an image manifest needs a config descriptor")
+		}
+		if err := checkDescriptor(*raw.Config, "config", -1); err != nil {
+			return nil, err
+		}
+		p.blobs = append(p.blobs, *raw.Config)
+		for i, d := range raw.Layers {
+			if err := checkDescriptor(d, "layers", i); err != nil {
+				return nil, err
+			}
+			if !isExternalLayer(d) {
+				p.blobs = append(p.blobs, d)
+			}
+		}
+		p.artifactType = raw.ArtifactType
+		if p.artifactType == "" {
+			p.artifactType = raw.Config.MediaType
+		}
+	}
+	if raw.Subject != nil {
+		if mt == MediaTypeDockerManifest || mt == MediaTypeDockerManifestList {
+			return nil, errorf(ErrManifestInvalid, "docker manifests have no subject field")
+		}
+		if err := checkDescriptor(*raw.Subject, "subject", -1); err != nil {
+			return nil, err
+		}
+		p.subject = raw.Subject
+	}
+	return p, nil
+}
+
+// manifestMediaType settles a manifest's type from the Content-Type, its
+// mediaType field and, when both are absent, its shape.
+func manifestMediaType(ct string, raw *rawManifest) (string, error) {
+	switch {
+	case IsManifestMediaType(ct):
+		if raw.MediaType != "" && raw.MediaType != ct {
+			return "", errorf(ErrManifestInvalid, "mediaType %q does not match Content-Type %q", raw.MediaType, ct)
+		}
+		if raw.MediaType == "" && (ct == MediaTypeDockerManifest || ct == MediaTypeDockerManifestList) {
+			return "", errorf(ErrManifestInvalid, "docker manifests must have a mediaType field")
+		}
+		return ct, nil
+	case ct != "" && ct != "application/json" && ct != "application/octet-stream":
+		return "", errorf(ErrManifestInvalid, "unsupported manifest media type %q", ct)
+	case raw.MediaType != "":
+		if !IsManifestMediaType(raw.MediaType) {
+			return "", errorf(ErrManifestInvalid, "unsupported manifest media type %q", raw.MediaType)
+		}
+		return raw.MediaType, nil
+	case raw.Manifests != nil:
+		return MediaTypeOCIIndex, nil
+	case raw.Config != nil:
+		return MediaTypeOCIManifest, nil
+	}
+	return "", errorf(ErrManifestInvalid, "cannot tell the manifest's media type: no Content-Type or mediaType")
+}
+
+// checkDescriptor validates one descriptor's fields; i < 0 for single fields.
+func checkDescriptor(d ocispec.Descriptor, field string, i int) error {
+	where := field
+	if i >= 0 {
+		where = field + "[" + strconv.Itoa(i) + "]"
+	}
+	if !validMediaType(d.MediaType) {
+		return errorf(ErrManifestInvalid, "%s: invalid mediaType %q", where, d.MediaType)
+	}
+	if _, err := ParseDigest(string(d.Digest)); err != nil {
+		return errorf(ErrManifestInvalid, "%s: invalid digest %q", where, d.Digest)
+	}
+	if d.Size < 0 {
+		return errorf(ErrManifestInvalid, "%s: negative size", where)
+	}
+	if d.Data != nil {
+		if int64(len(d.Data)) != d.Size {
+			return errorf(ErrManifestInvalid, "%s: data has %d bytes but size is %d", where, len(d.Data), d.Size)
+		}
+		if d.Digest.Algorithm().FromBytes(d.Data) != d.Digest {
+			return errorf(ErrManifestInvalid, "%s: data does not match digest %s", where, d.Digest)
+		}
+	}
+	if d.ArtifactType != "" && !validMediaType(d.ArtifactType) {
+		return errorf(ErrManifestInvalid, "%s: invalid artifactType %q", where, d.ArtifactType)
+	}
+	return nil
+}
+
+// isExternalLayer reports whether a layer may be absent from the registry:
+// non-distributable (foreign) layers, which are fetched from their URLs.
+func isExternalLayer(d ocispec.Descriptor) bool {
+	return strings.Contains(d.MediaType, ".nondistributable.") ||
+		d.MediaType == mediaTypeDockerForeignLayer ||
+		len(d.URLs) > 0
+}
+
+// validMediaType checks the RFC 6838 shape type "/" subtype, both restricted
+// names; parameters are not allowed in descriptors.
+func validMediaType(mt string) bool {
+	typ, sub, ok := strings.Cut(mt, "/")
+	return ok && restrictedName(typ) && restrictedName(sub)
+}
+
+func restrictedName(s string) bool {
+	if s == "" || len(s) > 127 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case i > 0 && strings.IndexByte("!#$&-^_.+", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func onlySpaceLeft(b []byte, off int64) bool {
+	return len(bytes.TrimSpace(b[off:])) == 0
+}
+
+// digestsOf returns the sha256 and sha512 digests of b: a manifest can be
+// addressed by either.
+func digestsOf(b []byte) []digest.Digest {
+	return []digest.Digest{digest.SHA256.FromBytes(b), digest.SHA512.FromBytes(b)}
+}

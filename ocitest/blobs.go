@@ -1,0 +1,59 @@
+package ocitest
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/ocifixture/ocifixture/memstore"
+)
+
+// getBlob serves GET and HEAD of a blob (end-2), with Range support: single,
+// suffix and multiple ranges (206, multipart for several) and 416 with
+// "Content-Range: bytes */<size>" when nothing requested overlaps.
+func (s *server) getBlob(w http.ResponseWriter, r *http.Request, rt route) error {
+	d, err := parseDigest(rt.Reference)
+	if err != nil {
+		return err
+	}
+	content, err := s.store.Blob(rt.Repo, d)
+	if err != nil {
+		return err
+	}
+	if rh := r.Header.Get("Range"); rh != "" {
+		if _, err := parseRange(rh, content.Size()); err != nil {
+			e := newAPIError(http.StatusRequestedRangeNotSatisfiable, memstore.ErrSizeInvalid,
+				fmt.Sprintf("range %q: %v (blob has %d bytes)", rh, err, content.Size()))
+			e.Header = http.Header{
+				"Content-Range": {fmt.Sprintf("bytes */%d", content.Size())},
+				"Accept-Ranges": {"bytes"},
+			}
+			return e
+		}
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Docker-Content-Digest", string(d))
+	h.Set("Accept-Ranges", "bytes")
+	h.Set("ETag", `"`+string(d)+`"`)
+	h.Set("Cache-Control", "max-age=31536000") // content-addressed: never changes
+	// ServeContent does the Range and conditional-request work over the
+	// stored buffers without copying them.
+	http.ServeContent(w, r, "", time.Time{}, content.NewReader())
+	return nil
+}
+
+// deleteBlob unlinks a blob from the repository (end-10): 202.
+func (s *server) deleteBlob(w http.ResponseWriter, r *http.Request, rt route) error {
+	d, err := parseDigest(rt.Reference)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteBlob(rt.Repo, d); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Length", "0")
+	w.Header().Set("Docker-Content-Digest", string(d))
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}

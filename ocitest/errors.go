@@ -1,0 +1,89 @@
+package ocitest
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/ocifixture/ocifixture/memstore"
+)
+
+// apiError is an error response: a status, the spec's error body and any
+// headers that belong with it (Allow on a 405, Range on a 416).
+type apiError struct {
+	Status int
+	Err    *memstore.Error
+	Header http.Header
+}
+
+func (e *apiError) Error() string { return e.Err.Error() }
+func (e *apiError) Unwrap() error { return e.Err }
+
+// newAPIError builds an error response from a memstore sentinel with its
+// own message.
+func newAPIError(status int, kind *memstore.Error, message string) *apiError {
+	return &apiError{Status: status, Err: &memstore.Error{Code: kind.Code, Message: message}}
+}
+
+// statusOf is the one table from store errors to HTTP statuses.
+func statusOf(e *memstore.Error) int {
+	switch e.Kind() {
+	case memstore.ErrBlobUnknown, memstore.ErrBlobUploadUnknown, memstore.ErrManifestUnknown, memstore.ErrNameUnknown:
+		return http.StatusNotFound
+	case memstore.ErrRangeInvalid:
+		return http.StatusRequestedRangeNotSatisfiable
+	case memstore.ErrTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case memstore.ErrUnsupported:
+		return http.StatusMethodNotAllowed
+	}
+	switch e.Code {
+	case memstore.CodeUnauthorized:
+		return http.StatusUnauthorized
+	case memstore.CodeDenied:
+		return http.StatusForbidden
+	case memstore.CodeTooManyRequests:
+		return http.StatusTooManyRequests
+	}
+	return http.StatusBadRequest
+}
+
+// errorBody is the spec's error document.
+type errorBody struct {
+	Errors []errorEntry `json:"errors"`
+}
+
+type errorEntry struct {
+	Code    memstore.Code `json:"code"`
+	Message string        `json:"message"`
+	Detail  any           `json:"detail,omitempty"`
+}
+
+// writeError writes err as the spec's JSON error response. Errors that do
+// not come from the store or the handlers are the server's own fault: 500.
+func writeError(w http.ResponseWriter, err error) {
+	h := w.Header()
+	// Headers a handler set for a success that did not happen must go.
+	h.Del("Content-Range")
+	h.Del("Docker-Content-Digest")
+	status := http.StatusInternalServerError
+	entry := errorEntry{Code: memstore.CodeUnsupported, Message: err.Error()}
+	var ae *apiError
+	var se *memstore.Error
+	switch {
+	case errors.As(err, &ae):
+		status = ae.Status
+		entry = errorEntry{Code: ae.Err.Code, Message: ae.Err.Message, Detail: ae.Err.Detail}
+		for k, v := range ae.Header {
+			h[k] = v
+		}
+	case errors.As(err, &se):
+		status = statusOf(se)
+		entry = errorEntry{Code: se.Code, Message: se.Message, Detail: se.Detail}
+	}
+	body, _ := json.Marshal(errorBody{Errors: []errorEntry{entry}})
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", itoa(len(body)+1))
+	w.WriteHeader(status)
+	w.Write(append(body, '\n'))
+}

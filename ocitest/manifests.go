@@ -1,0 +1,137 @@
+package ocitest
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/ocifixture/ocifixture/memstore"
+	"github.com/opencontainers/go-digest"
+)
+
+// checkReference validates a manifest reference from the path: a digest
+// (400 DIGEST_INVALID when malformed) or a tag (400 when it breaks the
+// spec's tag grammar). It returns the digest for digest references.
+func checkReference(ref string) (digest.Digest, error) {
+	if memstore.IsDigest(ref) {
+		return parseDigest(ref)
+	}
+	if !memstore.ValidTag(ref) {
+		return "", newAPIError(http.StatusBadRequest, memstore.ErrTagInvalid, fmt.Sprintf("invalid tag %q", ref))
+	}
+	return "", nil
+}
+
+// getManifest serves GET and HEAD of a manifest by tag or digest (end-3).
+// The manifest is returned as the exact bytes pushed with the media type it
+// was pushed as: a stored manifest has one representation, so there is
+// nothing to negotiate whatever the Accept header lists.
+// Docker-Content-Digest uses the requested digest's algorithm.
+func (s *server) getManifest(w http.ResponseWriter, r *http.Request, rt route) error {
+	d, err := checkReference(rt.Reference)
+	if err != nil {
+		return err
+	}
+	m, err := s.store.Manifest(rt.Repo, rt.Reference)
+	if err != nil {
+		return err
+	}
+	if d == "" {
+		d = m.Digest
+	}
+	h := w.Header()
+	etag := `"` + string(d) + `"`
+	h.Set("Docker-Content-Digest", string(d))
+	h.Set("ETag", etag)
+	if match := r.Header.Get("If-None-Match"); match != "" && (match == etag || match == "*") {
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	h.Set("Content-Type", m.MediaType)
+	h.Set("Content-Length", strconv.Itoa(len(m.Content)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write(m.Content)
+	}
+	return nil
+}
+
+// putManifest stores a manifest by tag or digest (end-7), applying any
+// ?tag= parameters: 201 with Location, Docker-Content-Digest, OCI-Subject
+// for manifests with a subject and an OCI-Tag for each ?tag= applied.
+func (s *server) putManifest(w http.ResponseWriter, r *http.Request, rt route) error {
+	d, err := checkReference(rt.Reference)
+	if err != nil {
+		return err
+	}
+	body, err := readManifestBody(r, s.store.MaxManifestSize())
+	if err != nil {
+		return err
+	}
+	tags := r.URL.Query()["tag"]
+	m, err := s.store.PutManifest(rt.Repo, rt.Reference, r.Header.Get("Content-Type"), body, tags...)
+	if err != nil {
+		return err
+	}
+	if d == "" {
+		d = m.Digest
+	}
+	h := w.Header()
+	h.Set("Location", manifestLocation(rt.Repo, d))
+	h.Set("Docker-Content-Digest", string(d))
+	if m.Subject != nil {
+		h.Set("OCI-Subject", string(m.Subject.Digest))
+	}
+	for _, t := range tags {
+		h.Add("OCI-Tag", t)
+	}
+	h.Set("Content-Length", "0")
+	w.WriteHeader(http.StatusCreated)
+	return nil
+}
+
+// readManifestBody reads a manifest upload, refusing more than limit bytes
+// (413) before reading them when Content-Length already says so.
+func readManifestBody(r *http.Request, limit int64) ([]byte, error) {
+	tooLarge := func(n string) error {
+		return newAPIError(http.StatusRequestEntityTooLarge, memstore.ErrTooLarge,
+			fmt.Sprintf("manifest of %s bytes exceeds the limit of %d bytes", n, limit))
+	}
+	if limit > 0 && r.ContentLength > limit {
+		return nil, tooLarge(strconv.FormatInt(r.ContentLength, 10))
+	}
+	var body []byte
+	var err error
+	if r.ContentLength >= 0 {
+		body = make([]byte, r.ContentLength)
+		_, err = io.ReadFull(r.Body, body)
+	} else {
+		rd := io.Reader(r.Body)
+		if limit > 0 {
+			rd = io.LimitReader(r.Body, limit+1)
+		}
+		body, err = io.ReadAll(rd)
+		if limit > 0 && int64(len(body)) > limit {
+			return nil, tooLarge("more than " + strconv.FormatInt(limit, 10))
+		}
+	}
+	if err != nil {
+		return nil, newAPIError(http.StatusBadRequest, memstore.ErrManifestInvalid, fmt.Sprintf("reading manifest: %v", err))
+	}
+	return body, nil
+}
+
+// deleteManifest deletes a tag, or a manifest by digest with its tags
+// (end-9): 202.
+func (s *server) deleteManifest(w http.ResponseWriter, r *http.Request, rt route) error {
+	if _, err := checkReference(rt.Reference); err != nil {
+		return err
+	}
+	if err := s.store.DeleteManifest(rt.Repo, rt.Reference); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}
