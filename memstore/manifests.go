@@ -113,35 +113,41 @@ func (s *Store) PutManifest(name, ref, contentType string, content []byte, tags 
 }
 
 // checkReferencesLocked checks that the blobs a manifest names are in the
-// repository with the sizes it claims, and (when configured) that an
-// index's children are too.
+// repository: the config always, layers and child manifests in strict mode.
+// A referenced blob that is present must have the size the manifest claims.
 func (s *Store) checkReferencesLocked(name string, r *repo, p *parsedManifest) error {
-	var unknown []ocispec.Descriptor
-	for _, d := range p.blobs {
-		if r == nil {
-			unknown = append(unknown, d)
-			continue
+	var blobs []ocispec.Descriptor
+	if p.config != nil {
+		blobs = append(blobs, *p.config)
+	}
+	blobs = append(blobs, p.layers...)
+	for i, d := range blobs {
+		var e *blobEntry
+		if r != nil {
+			if _, linked := r.blobs[d.Digest]; linked {
+				e = s.blobs[d.Digest]
+			}
 		}
-		if _, ok := r.blobs[d.Digest]; !ok {
-			unknown = append(unknown, d)
-			continue
-		}
-		if size := s.blobs[d.Digest].content.Size(); size != d.Size {
-			return errorf(ErrManifestInvalid, "blob %s has %d bytes, the manifest says %d", d.Digest, size, d.Size)
+		switch {
+		case e == nil && (i == 0 && p.config != nil || s.cfg.requireAll):
+			return unknownReference(name, d)
+		case e != nil && e.content.Size() != d.Size:
+			return errorf(ErrManifestInvalid, "blob %s has %d bytes, the manifest says %d", d.Digest, e.content.Size(), d.Size)
 		}
 	}
-	if s.cfg.requireChildren {
+	if s.cfg.requireAll {
 		for _, d := range p.children {
 			if r == nil || r.manifests[d.Digest] == nil {
-				unknown = append(unknown, d)
+				return unknownReference(name, d)
 			}
 		}
 	}
-	if len(unknown) > 0 {
-		return withDetail(ErrManifestBlobUnknown, map[string]string{"digest": string(unknown[0].Digest)},
-			"manifest references %s, unknown to repository %q", unknown[0].Digest, name)
-	}
 	return nil
+}
+
+func unknownReference(name string, d ocispec.Descriptor) error {
+	return withDetail(ErrManifestBlobUnknown, map[string]string{"digest": string(d.Digest)},
+		"manifest references %s, unknown to repository %q", d.Digest, name)
 }
 
 // setTag points tag at m, keeping tagNames sorted.

@@ -51,7 +51,7 @@ func newRepo() *repo {
 type config struct {
 	maxManifestSize int64
 	maxBlobSize     int64
-	requireChildren bool
+	requireAll      bool
 }
 
 // Option configures a Store.
@@ -69,12 +69,16 @@ func WithMaxBlobSize(n int64) Option {
 	return func(c *config) { c.maxBlobSize = n }
 }
 
-// WithRequireIndexChildren makes the store refuse an image index or
-// manifest list whose child manifests are not in the repository. By default
-// such sparse indexes are accepted, as the spec and the conformance suite's
-// OCI_DATA_SPARSE data expect.
-func WithRequireIndexChildren() Option {
-	return func(c *config) { c.requireChildren = true }
+// WithRequireReferences makes the store refuse a manifest unless every
+// layer (other than non-distributable ones) and, for an index, every child
+// manifest is already in the repository, as the reference implementation
+// (distribution) does.
+//
+// By default only an image manifest's config must exist: sparse manifests,
+// whose layers or child manifests were not pushed, are accepted, as the spec
+// allows and the conformance suite's OCI_DATA_SPARSE data requires.
+func WithRequireReferences() Option {
+	return func(c *config) { c.requireAll = true }
 }
 
 // New returns an empty store.

@@ -35,14 +35,14 @@ func isIndexMediaType(mt string) bool {
 
 // rawManifest holds the fields of every supported manifest kind.
 type rawManifest struct {
-	SchemaVersion *int                `json:"schemaVersion"`
-	MediaType     string              `json:"mediaType"`
-	ArtifactType  string              `json:"artifactType"`
-	Config        *ocispec.Descriptor `json:"config"`
+	SchemaVersion *int                 `json:"schemaVersion"`
+	MediaType     string               `json:"mediaType"`
+	ArtifactType  string               `json:"artifactType"`
+	Config        *ocispec.Descriptor  `json:"config"`
 	Layers        []ocispec.Descriptor `json:"layers"`
 	Manifests     []ocispec.Descriptor `json:"manifests"`
-	Subject       *ocispec.Descriptor `json:"subject"`
-	Annotations   map[string]string   `json:"annotations"`
+	Subject       *ocispec.Descriptor  `json:"subject"`
+	Annotations   map[string]string    `json:"annotations"`
 }
 
 // parsedManifest is what validation learns from a manifest's bytes.
@@ -51,8 +51,9 @@ type parsedManifest struct {
 	artifactType string // as the referrers API reports it
 	subject      *ocispec.Descriptor
 	annotations  map[string]string
-	blobs        []ocispec.Descriptor // config and layers that must be in the repository
-	children     []ocispec.Descriptor // child manifests of an index
+	config       *ocispec.Descriptor  // an image manifest's config: always required
+	layers       []ocispec.Descriptor // distributable layers: required only in strict mode
+	children     []ocispec.Descriptor // child manifests of an index: required only in strict mode
 }
 
 // parseManifest checks a manifest's structure. contentType is the request's
@@ -107,13 +108,13 @@ func parseManifest(contentType string, b []byte) (*parsedManifest, error) {
 		if err := checkDescriptor(*raw.Config, "config", -1); err != nil {
 			return nil, err
 		}
-		p.blobs = append(p.blobs, *raw.Config)
+		p.config = raw.Config
 		for i, d := range raw.Layers {
 			if err := checkDescriptor(d, "layers", i); err != nil {
 				return nil, err
 			}
 			if !isExternalLayer(d) {
-				p.blobs = append(p.blobs, d)
+				p.layers = append(p.layers, d)
 			}
 		}
 		p.artifactType = raw.ArtifactType
