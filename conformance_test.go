@@ -23,9 +23,9 @@ const conformanceModule = "github.com/opencontainers/distribution-spec/conforman
 
 // conformanceToggles turns on every optional API and data set the suite knows.
 // Several of them (sparse data, upload cancel, digest headers, tag parameters)
-// are off by default for OCI_VERSION=1.1, and anonymous mount is the kind of
-// feature that silently goes missing; listing them all explicitly makes both
-// version runs exercise the same, complete set of checks.
+// are off by default for OCI_VERSION=1.1; listing them all explicitly makes
+// both version runs exercise the same, complete set of checks instead of
+// depending on the suite's per-version defaults.
 var conformanceToggles = []string{
 	"OCI_API_PING",
 	"OCI_API_PULL",
@@ -185,11 +185,10 @@ func runConformance(t *testing.T, bin, version string) {
 		t.Logf("skipped: %s", g)
 	}
 
-	switch {
-	case total == 0:
-		t.Errorf("junit report lists no test cases\n%s", tail(output.String(), conformanceTailLines))
-	case passed == 0:
-		t.Errorf("no conformance test passed\n%s", tail(output.String(), conformanceTailLines))
+	// An empty or all-skipped report means the registry was never really
+	// exercised, even though nothing failed.
+	if failed.total == 0 && passed == 0 {
+		t.Errorf("junit report has %d test cases and none passed\n%s", total, tail(output.String(), conformanceTailLines))
 	}
 	if failed.total > 0 {
 		var b strings.Builder
@@ -330,7 +329,7 @@ func (tc junitCase) message() string {
 	if s := firstLines(tc.SystemOut, 2); s != "" {
 		return s
 	}
-	return "status " + tc.Status
+	return fmt.Sprintf("(no message, status %q)", tc.Status)
 }
 
 // caseGroups collects test cases by name, in first-seen order. The suite
