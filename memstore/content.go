@@ -129,7 +129,11 @@ func readBody(r io.Reader, h hash.Hash, expect, limit int64) ([][]byte, int64, e
 			}
 			if n < len(buf) {
 				// Keep no spare capacity: copy the short tail to its exact size.
-				buf = append([]byte(nil), buf[:n]...)
+				// (make, not append: append rounds the capacity up to the
+				// allocator's size class, leaving cap > len.)
+				tail := make([]byte, n)
+				copy(tail, buf[:n])
+				buf = tail
 			}
 			chunks = append(chunks, buf)
 		}

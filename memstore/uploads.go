@@ -62,7 +62,6 @@ func (s *Store) StartUpload(name string, alg digest.Algorithm) (UploadInfo, erro
 		content: &Content{},
 	}
 	s.uploads[u.id] = u
-	s.repoLocked(name, true)
 	return u.info(), nil
 }
 

@@ -5,7 +5,8 @@ type Kind int
 
 // The endpoint kinds, after the spec's endpoint table (end-1 … end-14).
 const (
-	Unknown          Kind = iota // not an endpoint of the spec
+	AnyKind          Kind = iota // in a Match: any kind; no request has it
+	Unknown                      // not an endpoint of the spec
 	Ping                         // end-1  GET /v2/
 	BlobGet                      // end-2  GET /v2/<name>/blobs/<digest>
 	BlobHead                     // end-2  HEAD /v2/<name>/blobs/<digest>
@@ -28,6 +29,7 @@ const (
 )
 
 var kindNames = [...]string{
+	AnyKind:          "AnyKind",
 	Unknown:          "Unknown",
 	Ping:             "Ping",
 	BlobGet:          "BlobGet",

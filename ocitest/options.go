@@ -11,6 +11,9 @@ type config struct {
 	tls            bool
 	addr           string
 	chunkMinLength int64
+	hostname       string
+	clock          Clock
+	maxRecorded    int
 }
 
 // Option configures a Registry.
@@ -45,4 +48,25 @@ func WithAddr(addr string) Option {
 // header.
 func WithChunkMinLength(n int64) Option {
 	return func(c *config) { c.chunkMinLength = n }
+}
+
+// WithHostname makes the registry answer to hostname (e.g.
+// "123456789012.dkr.ecr.us-east-1.amazonaws.com"), for clients that behave
+// per host name: Host, URL and Ref use it, the TLS certificate (WithTLS)
+// names it, and Client and Transport dial the registry's loopback port for
+// it. Other clients need the same dialing; nothing resolves the name.
+func WithHostname(hostname string) Option {
+	return func(c *config) { c.hostname = hostname }
+}
+
+// WithClock sets the clock the registry reads time from (request times,
+// and time-driven behaviour such as expiry), e.g. a FakeClock.
+func WithClock(clock Clock) Option {
+	return func(c *config) { c.clock = clock }
+}
+
+// WithMaxRecorded bounds how many requests are kept for Requests (default
+// DefaultMaxRecorded); the oldest are forgotten first.
+func WithMaxRecorded(n int) Option {
+	return func(c *config) { c.maxRecorded = n }
 }

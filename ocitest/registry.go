@@ -1,34 +1,47 @@
 package ocitest
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
+	"strings"
+	"sync"
 	"testing"
-	"time"
 
 	"github.com/ocifixture/ocifixture/memstore"
 )
 
 // Registry is an OCI registry served over HTTP on a loopback port.
 type Registry struct {
-	srv     *httptest.Server
-	store   *memstore.Store
-	handler http.Handler
-	host    string
+	cfg    *config
+	store  *memstore.Store
+	server *server
+	rec    *recorder
+	faults faultSet
+	clock  Clock
+
+	mu   sync.Mutex // guards srv and addr across Restart
+	srv  *httptest.Server
+	addr string // the listener's address, kept across Restart
 }
 
 // New starts a registry for the test t and closes it when the test ends.
-// A failure to start is reported with t.Fatalf.
+// A failure to start is reported with t.Fatalf. If the test fails, the
+// requests the registry served are logged once, one line each.
 func New(t testing.TB, opts ...Option) *Registry {
 	t.Helper()
 	reg, err := Start(opts...)
 	if err != nil {
 		t.Fatalf("ocitest: starting registry: %v", err)
 	}
-	t.Cleanup(reg.Close)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log(reg.requestLog())
+		}
+		reg.Close()
+	})
 	return reg
 }
 
@@ -42,89 +55,148 @@ func Start(opts ...Option) (*Registry, error) {
 	if cfg.store == nil {
 		cfg.store = memstore.New()
 	}
-	reg := &Registry{store: cfg.store}
-	reg.handler = reg.wrap(&server{store: cfg.store, cfg: cfg}, cfg)
-	srv := httptest.NewUnstartedServer(reg.handler)
-	if cfg.addr != "" {
-		ln, err := net.Listen("tcp", cfg.addr)
-		if err != nil {
-			srv.Listener.Close()
-			return nil, fmt.Errorf("ocitest: listening on %s: %w", cfg.addr, err)
-		}
-		srv.Listener.Close()
-		srv.Listener = ln
+	reg := &Registry{
+		cfg:    cfg,
+		store:  cfg.store,
+		server: &server{store: cfg.store, cfg: cfg},
+		rec:    newRecorder(cfg.maxRecorded),
+		clock:  cfg.clock,
 	}
-	if cfg.tls {
+	if reg.clock == nil {
+		reg.clock = realClock{}
+	}
+	addr := cfg.addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	if err := reg.listen(addr); err != nil {
+		return nil, err
+	}
+	return reg, nil
+}
+
+// listen starts a server on addr and remembers the address it got.
+func (reg *Registry) listen(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("ocitest: listening on %s: %w", addr, err)
+	}
+	srv := &httptest.Server{
+		Listener: ln,
+		Config:   &http.Server{Handler: reg, ErrorLog: discardLogger()},
+	}
+	if reg.cfg.tls {
+		if reg.cfg.hostname != "" {
+			cert, err := selfSignedCert(reg.cfg.hostname)
+			if err != nil {
+				ln.Close()
+				return err
+			}
+			srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+		}
 		srv.StartTLS()
 	} else {
 		srv.Start()
 	}
-	u, err := url.Parse(srv.URL)
-	if err != nil {
-		srv.Close()
-		return nil, fmt.Errorf("ocitest: server URL %q: %w", srv.URL, err)
-	}
+	reg.mu.Lock()
 	reg.srv = srv
-	reg.host = u.Host
-	return reg, nil
+	reg.addr = ln.Addr().String()
+	reg.mu.Unlock()
+	return nil
 }
 
-// wrap adds the per-request logging around the spec handler.
-func (reg *Registry) wrap(h http.Handler, cfg *config) http.Handler {
-	if cfg.logf == nil {
-		return h
-	}
-	logf := cfg.logf
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		h.ServeHTTP(sw, r)
-		logf("ocitest: %s %s -> %d (%s)", r.Method, r.URL.RequestURI(), sw.status, time.Since(start).Round(time.Microsecond))
-	})
+func (reg *Registry) httpServer() *httptest.Server {
+	reg.mu.Lock()
+	defer reg.mu.Unlock()
+	return reg.srv
 }
-
-// statusWriter remembers the status a handler wrote.
-type statusWriter struct {
-	http.ResponseWriter
-	status      int
-	wroteHeader bool
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if !w.wroteHeader {
-		w.status, w.wroteHeader = code, true
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // Close shuts the server down. Connections still open are cut first, so
 // Close never waits on a client that stopped mid-request. Calling it again
 // does nothing.
 func (reg *Registry) Close() {
-	reg.srv.CloseClientConnections()
-	reg.srv.Close()
+	srv := reg.httpServer()
+	srv.CloseClientConnections()
+	srv.Close()
 }
 
+// Restart stops the server and starts it again on the same address with
+// the same content, for outage tests. Connections in flight are cut.
+func (reg *Registry) Restart() error {
+	reg.Close()
+	reg.mu.Lock()
+	addr := reg.addr
+	reg.mu.Unlock()
+	return reg.listen(addr)
+}
+
+// DropConnections cuts every open client connection; the server keeps
+// accepting new ones.
+func (reg *Registry) DropConnections() { reg.httpServer().CloseClientConnections() }
+
 // Host is the registry's host:port, e.g. "127.0.0.1:41235": the registry
-// part of image references.
-func (reg *Registry) Host() string { return reg.host }
+// part of image references. With WithHostname it is that name and the port.
+func (reg *Registry) Host() string {
+	reg.mu.Lock()
+	addr := reg.addr
+	reg.mu.Unlock()
+	if reg.cfg.hostname == "" {
+		return addr
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	return net.JoinHostPort(reg.cfg.hostname, port)
+}
 
 // URL is the registry's base URL, e.g. "http://127.0.0.1:41235".
-func (reg *Registry) URL() string { return reg.srv.URL }
+func (reg *Registry) URL() string {
+	scheme := "http://"
+	if reg.cfg.tls {
+		scheme = "https://"
+	}
+	return scheme + reg.Host()
+}
 
 // Ref qualifies a repository reference with the registry's host:
 // Ref("team/app:v1") is "127.0.0.1:41235/team/app:v1".
-func (reg *Registry) Ref(ref string) string { return reg.host + "/" + ref }
+func (reg *Registry) Ref(ref string) string { return reg.Host() + "/" + ref }
 
-// Client returns an HTTP client for the registry (trusting its certificate
-// when serving TLS).
-func (reg *Registry) Client() *http.Client { return reg.srv.Client() }
+// Client returns an HTTP client for the registry: it trusts the registry's
+// certificate when serving TLS and, with WithHostname, dials the registry
+// for that name.
+func (reg *Registry) Client() *http.Client {
+	return &http.Client{Transport: reg.Transport()}
+}
+
+// Transport is the transport behind Client, for client libraries that take
+// an http.RoundTripper.
+func (reg *Registry) Transport() *http.Transport {
+	base := reg.httpServer().Client().Transport.(*http.Transport).Clone()
+	if reg.cfg.hostname != "" {
+		dial := base.DialContext
+		if dial == nil {
+			dial = (&net.Dialer{}).DialContext
+		}
+		base.DialContext = reg.dialHostname(dial)
+	}
+	return base
+}
 
 // Store is the content store behind the registry, for seeding and
 // inspecting content directly.
 func (reg *Registry) Store() *memstore.Store { return reg.store }
 
-// Handler is the registry's complete HTTP handler, to serve it elsewhere.
-func (reg *Registry) Handler() http.Handler { return reg.handler }
+// Handler is the registry's complete HTTP handler (recording and faults
+// included), to serve it elsewhere.
+func (reg *Registry) Handler() http.Handler { return reg }
+
+// requestLog is the recorded requests, one line each, for failure logs.
+func (reg *Registry) requestLog() string {
+	reqs := reg.Requests()
+	var b strings.Builder
+	fmt.Fprintf(&b, "ocitest: %s served %d requests:", reg.Host(), len(reqs))
+	for _, r := range reqs {
+		b.WriteString("\n  ")
+		b.WriteString(r.String())
+	}
+	return b.String()
+}

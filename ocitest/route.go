@@ -42,7 +42,7 @@ const (
 func parseRoute(method, path string, query url.Values) route {
 	rest, ok := strings.CutPrefix(path, "/v2")
 	if !ok {
-		return route{}
+		return route{Kind: Unknown}
 	}
 	if rest == "" || rest == "/" {
 		return methods(route{Kind: Ping}, method, "GET", "HEAD")
@@ -50,12 +50,18 @@ func parseRoute(method, path string, query url.Values) route {
 	if rest == "/_catalog" {
 		return methods(route{Kind: Catalog}, method, "GET", "HEAD")
 	}
-	rest = strings.TrimPrefix(rest, "/")
+	// "/v2" must be a whole segment: "/v2foo/blobs/<digest>" is not an
+	// endpoint (without this check it routed as repository "foo").
+	rest, ok = strings.CutPrefix(rest, "/")
+	if !ok {
+		return route{Kind: Unknown}
+	}
 	segs := strings.Split(rest, "/")
 	sh, repoSegs, rt := matchShape(segs)
 	if sh == shapeNone || repoSegs == 0 {
-		return route{}
+		return route{Kind: Unknown}
 	}
+	rt.Kind = Unknown // until the method is known to fit the path
 	rt.Repo = strings.Join(segs[:repoSegs], "/")
 	switch sh {
 	case shapeBlob:

@@ -40,9 +40,8 @@ var handlers = map[Kind]handlerFunc{
 	Catalog:          (*server).catalog,
 }
 
-func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
-	rt := parseRoute(r.Method, r.URL.Path, r.URL.Query())
+// serveRoute answers a request whose route is already parsed.
+func (s *server) serveRoute(w http.ResponseWriter, r *http.Request, rt route) {
 	if err := s.serve(w, r, rt); err != nil {
 		writeError(w, err)
 	}

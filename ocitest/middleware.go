@@ -1,0 +1,136 @@
+package ocitest
+
+import (
+	"io"
+	"net/http"
+	"time"
+)
+
+// ServeHTTP is the registry's front door: it records the request, applies
+// any injected fault, and hands the request to the spec handlers.
+func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
+	start := time.Now()
+	rt := parseRoute(r.Method, r.URL.Path, r.URL.Query())
+	req := Request{
+		Seq:       reg.rec.nextSeq(),
+		Kind:      rt.Kind,
+		Method:    r.Method,
+		Path:      r.URL.Path,
+		Repo:      rt.Repo,
+		Reference: rt.Reference,
+		UploadID:  rt.UploadID,
+		Header:    r.Header.Clone(),
+		Time:      reg.clock.Now(),
+	}
+	if q := r.URL.Query(); len(q) > 0 {
+		req.Query = q
+	}
+	body := &bodyRecorder{rc: r.Body}
+	r.Body = body
+	cw := &captureWriter{ResponseWriter: w}
+
+	defer func() {
+		// Record even when the handler aborts the connection (a Drop or
+		// TruncateAfter fault, or a client gone away), then let net/http
+		// see the abort.
+		p := recover()
+		req.Status = cw.status
+		if p != nil && !cw.completed() {
+			req.Status = 0
+		}
+		req.ResponseHeader = cw.header
+		req.ResponseSize = cw.written
+		req.BodySize, req.Body = body.n, body.captured
+		req.Duration = time.Since(start)
+		reg.rec.add(req)
+		if reg.cfg.logf != nil {
+			reg.cfg.logf("ocitest: %s (%s)", req, req.Duration.Round(time.Microsecond))
+		}
+		if p != nil {
+			panic(p)
+		}
+	}()
+
+	if f := reg.faults.take(req); f != nil {
+		req.Faults = append(req.Faults, f.label())
+		if f.Delay > 0 {
+			t := time.NewTimer(f.Delay)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+				panic(http.ErrAbortHandler) // the client gave up: no answer
+			}
+		}
+		switch {
+		case f.Drop:
+			panic(http.ErrAbortHandler)
+		case f.Status != 0:
+			writeFault(cw, r, rt.Kind, f)
+			return
+		case f.TruncateAfter > 0:
+			cw.truncateAfter = f.TruncateAfter
+		}
+	}
+	reg.server.serveRoute(cw, r, rt)
+}
+
+// captureWriter records what a handler answers and can cut the body short.
+type captureWriter struct {
+	http.ResponseWriter
+	status        int
+	header        http.Header // as sent with the status line
+	written       int64
+	truncateAfter int64
+}
+
+func (w *captureWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+		w.header = w.ResponseWriter.Header().Clone()
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *captureWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.truncateAfter > 0 && w.written+int64(len(b)) > w.truncateAfter {
+		n, _ := w.ResponseWriter.Write(b[:w.truncateAfter-w.written])
+		w.written += int64(n)
+		http.NewResponseController(w.ResponseWriter).Flush()
+		panic(http.ErrAbortHandler) // cut the connection mid-body
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.written += int64(n)
+	return n, err
+}
+
+// completed reports whether a status line went out before an abort: a
+// truncated response keeps its status in the record, a dropped one has none.
+func (w *captureWriter) completed() bool { return w.status != 0 }
+
+func (w *captureWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// bodyRecorder counts the request body bytes the handler reads and keeps
+// the first MaxCapturedBody of them.
+type bodyRecorder struct {
+	rc       io.ReadCloser
+	n        int64
+	captured []byte
+}
+
+func (b *bodyRecorder) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if n > 0 {
+		if room := MaxCapturedBody - len(b.captured); room > 0 {
+			b.captured = append(b.captured, p[:min(n, room)]...)
+		}
+		b.n += int64(n)
+	}
+	return n, err
+}
+
+func (b *bodyRecorder) Close() error { return b.rc.Close() }

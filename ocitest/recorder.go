@@ -1,0 +1,115 @@
+package ocitest
+
+import (
+	"context"
+	"slices"
+	"sync"
+)
+
+// DefaultMaxRecorded is how many requests a registry keeps by default;
+// older ones are forgotten first, so a long-running registry stays bounded.
+const DefaultMaxRecorded = 100_000
+
+// recorder keeps the requests a registry served.
+type recorder struct {
+	mu      sync.Mutex
+	max     int
+	seq     int
+	reqs    []Request
+	changed chan struct{} // closed and replaced on every new request
+}
+
+func newRecorder(max int) *recorder {
+	if max <= 0 {
+		max = DefaultMaxRecorded
+	}
+	return &recorder{max: max, changed: make(chan struct{})}
+}
+
+// nextSeq numbers an arriving request.
+func (rc *recorder) nextSeq() int {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	rc.seq++
+	return rc.seq
+}
+
+// add stores a finished request, keeping them in Seq order, and wakes
+// waiters.
+func (rc *recorder) add(r Request) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	i, _ := slices.BinarySearchFunc(rc.reqs, r.Seq, func(x Request, seq int) int { return x.Seq - seq })
+	rc.reqs = slices.Insert(rc.reqs, i, r)
+	if over := len(rc.reqs) - rc.max; over > 0 {
+		rc.reqs = slices.Delete(rc.reqs, 0, over)
+	}
+	close(rc.changed)
+	rc.changed = make(chan struct{})
+}
+
+func (rc *recorder) snapshot() ([]Request, <-chan struct{}) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return slices.Clone(rc.reqs), rc.changed
+}
+
+func (rc *recorder) reset() {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	rc.reqs = nil
+}
+
+// Requests returns the finished requests in arrival order.
+func (reg *Registry) Requests() []Request {
+	reqs, _ := reg.rec.snapshot()
+	return reqs
+}
+
+// Filter returns the finished requests m selects, in arrival order.
+func (reg *Registry) Filter(m Match) []Request {
+	var out []Request
+	for _, r := range reg.Requests() {
+		if m.Matches(r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Count returns how many finished requests m selects.
+func (reg *Registry) Count(m Match) int { return len(reg.Filter(m)) }
+
+// LastRequest returns the most recent finished request, if there is one.
+func (reg *Registry) LastRequest() (Request, bool) {
+	reqs := reg.Requests()
+	if len(reqs) == 0 {
+		return Request{}, false
+	}
+	return reqs[len(reqs)-1], true
+}
+
+// ResetRequests forgets the requests recorded so far (numbering goes on).
+func (reg *Registry) ResetRequests() { reg.rec.reset() }
+
+// WaitFor blocks until at least n finished requests match m, or ctx ends.
+// It returns the matching requests, or ctx's error with those seen so far.
+func (reg *Registry) WaitFor(ctx context.Context, m Match, n int) ([]Request, error) {
+	for {
+		reqs, changed := reg.rec.snapshot()
+		var got []Request
+		for _, r := range reqs {
+			if m.Matches(r) {
+				got = append(got, r)
+			}
+		}
+		if len(got) >= n {
+			return got, nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return got, ctx.Err()
+		}
+	}
+}

@@ -1,0 +1,98 @@
+package ocitest
+
+import (
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"time"
+)
+
+// Request is one recorded exchange with the registry. All fields are
+// exported values, so recorded requests compare with go-cmp.
+type Request struct {
+	// Seq numbers requests from 1 in arrival order.
+	Seq  int
+	Kind Kind
+	// Method, Path and Query are the request's, as sent.
+	Method string
+	Path   string
+	Query  url.Values
+	// Repo, Reference (tag or digest) and UploadID are what the path
+	// addresses, empty where the endpoint has none.
+	Repo      string
+	Reference string
+	UploadID  string
+	Header    http.Header
+	// BodySize is the number of request body bytes the registry read; Body
+	// holds the first MaxCapturedBody of them.
+	BodySize int64
+	Body     []byte
+	// Status, ResponseHeader and ResponseSize describe the answer. A
+	// dropped connection records Status 0.
+	Status         int
+	ResponseHeader http.Header
+	ResponseSize   int64
+	// Quirks and Faults name what changed this response, if anything.
+	Quirks []string
+	Faults []string
+	// Time is when the request arrived (by the registry's clock), Duration
+	// how long it took to answer.
+	Time     time.Time
+	Duration time.Duration
+}
+
+// MaxCapturedBody is how many bytes of each request body are kept in
+// Request.Body; the rest is counted but not stored.
+const MaxCapturedBody = 64 << 10
+
+// String is the request's one-line summary, e.g.
+// "GET /v2/app/manifests/v1 -> 200". A dropped request ends in "-> dropped".
+func (r Request) String() string {
+	target := r.Path
+	if len(r.Query) > 0 {
+		target += "?" + r.Query.Encode()
+	}
+	status := "dropped"
+	if r.Status != 0 {
+		status = strconv.Itoa(r.Status)
+	}
+	return r.Method + " " + target + " -> " + status
+}
+
+// Match selects requests. Zero fields match anything; set fields must all
+// match. Repo and Reference are path.Match patterns ("team/*"), so an exact
+// name matches itself.
+type Match struct {
+	Kind      Kind
+	Method    string
+	Repo      string
+	Reference string
+	// Status matches the response status; faults ignore it, since they act
+	// before there is a response.
+	Status int
+	// Func, if set, must also return true.
+	Func func(Request) bool
+}
+
+// Matches reports whether r is selected by m.
+func (m Match) Matches(r Request) bool {
+	return m.matchesRequest(r) && (m.Status == 0 || m.Status == r.Status)
+}
+
+// matchesRequest checks everything known before the response.
+func (m Match) matchesRequest(r Request) bool {
+	return (m.Kind == AnyKind || m.Kind == r.Kind) &&
+		(m.Method == "" || m.Method == r.Method) &&
+		matchPattern(m.Repo, r.Repo) &&
+		matchPattern(m.Reference, r.Reference) &&
+		(m.Func == nil || m.Func(r))
+}
+
+func matchPattern(pattern, s string) bool {
+	if pattern == "" || pattern == s {
+		return true
+	}
+	ok, err := path.Match(pattern, s)
+	return ok && err == nil
+}
