@@ -3,31 +3,29 @@ package ocitest_test
 import (
 	"io"
 	"net/http"
-	"strings"
 	"testing"
 
 	"github.com/ocifixture/ocifixture/ocitest"
-	"github.com/opencontainers/go-digest"
 )
 
 func TestQuickStart(t *testing.T) {
 	reg := ocitest.New(t) // serves 127.0.0.1:PORT until the test ends
 
-	// Seed content straight into the store...
-	blob := strings.NewReader("hello, registry")
-	info, err := reg.Store().PutBlob("team/app", "", blob, -1)
+	img := ocitest.NewImage(ocitest.Layers(2)) // the same digests on every run
+	reg.PushImage(t, "team/app", "v1", img)    // seeded straight into the store
+
+	// Run the client under test against reg.Host(); here, a plain GET.
+	resp, err := reg.Client().Get(reg.URL() + "/v2/team/app/manifests/v1")
 	if err != nil {
 		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(body) != string(img.Bytes()) {
+		t.Fatalf("GET manifest: %s", resp.Status)
 	}
 
-	// ...and let the client under test fetch it over HTTP from reg.Host().
-	resp, err := reg.Client().Get(reg.URL() + "/v2/team/app/blobs/" + info.Digest.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK || digest.FromBytes(body) != info.Digest {
-		t.Fatalf("GET blob: %s, %d bytes", resp.Status, len(body))
-	}
+	// Then check what the client actually sent.
+	reg.AssertCount(t, ocitest.Match{Kind: ocitest.ManifestGet}, 1)
+	reg.AssertRequestLines(t, ocitest.Match{Repo: "team/*"}, "GET /v2/team/app/manifests/v1 -> 200")
 }

@@ -2,6 +2,7 @@ package ocitest
 
 import (
 	"bytes"
+	"fmt"
 	"sort"
 	"testing"
 
@@ -27,8 +28,8 @@ func (reg *Registry) PushBlob(t testing.TB, repo string, data []byte) digest.Dig
 // child manifests and their blobs, recursively.
 func (reg *Registry) PushManifest(t testing.TB, repo, tag string, m Manifest) {
 	t.Helper()
-	if err := reg.pushManifest(repo, tag, m); err != nil {
-		t.Fatalf("ocitest: pushing %s to %s: %v", m.Descriptor().Digest, repo, err)
+	if err := reg.Push(repo, tag, m); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -51,17 +52,19 @@ func (reg *Registry) PushIndex(t testing.TB, repo, tag string, idx *Index) {
 	reg.PushManifest(t, repo, tag, idx)
 }
 
-func (reg *Registry) pushManifest(repo, tag string, m Manifest) error {
+// Push is PushManifest returning an error instead of failing a test, for
+// TestMain, Example functions and programs.
+func (reg *Registry) Push(repo, tag string, m Manifest) error {
 	switch m := m.(type) {
 	case *Image:
 		for _, b := range m.Blobs() {
 			if _, err := reg.store.PutBlob(repo, b.Descriptor.Digest, bytes.NewReader(b.Data), int64(len(b.Data))); err != nil {
-				return err
+				return fmt.Errorf("ocitest: pushing blob %s to %s: %w", b.Descriptor.Digest, repo, err)
 			}
 		}
 	case *Index:
 		for _, child := range m.Manifests {
-			if err := reg.pushManifest(repo, "", child); err != nil {
+			if err := reg.Push(repo, "", child); err != nil {
 				return err
 			}
 		}
@@ -71,8 +74,10 @@ func (reg *Registry) pushManifest(repo, tag string, m Manifest) error {
 	if ref == "" {
 		ref = string(d.Digest)
 	}
-	_, err := reg.store.PutManifest(repo, ref, d.MediaType, m.Bytes())
-	return err
+	if _, err := reg.store.PutManifest(repo, ref, d.MediaType, m.Bytes()); err != nil {
+		return fmt.Errorf("ocitest: pushing %s to %s: %w", d.Digest, repo, err)
+	}
+	return nil
 }
 
 // Tag points tag in repo at the manifest d already stored there.
