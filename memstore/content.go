@@ -120,7 +120,7 @@ func readBody(r io.Reader, h hash.Hash, expect, limit int64) ([][]byte, int64, e
 	size := firstChunkSize
 	for {
 		buf := make([]byte, size)
-		n, err := io.ReadFull(r, buf)
+		n, err := fill(r, buf)
 		if n > 0 {
 			h.Write(buf[:n])
 			total += int64(n)
@@ -138,7 +138,7 @@ func readBody(r io.Reader, h hash.Hash, expect, limit int64) ([][]byte, int64, e
 			chunks = append(chunks, buf)
 		}
 		switch {
-		case err == io.EOF || err == io.ErrUnexpectedEOF:
+		case err == io.EOF:
 			return chunks, total, nil
 		case err != nil:
 			return nil, 0, errorf(ErrBlobUploadInvalid, "reading body: %v", err)
@@ -149,33 +149,51 @@ func readBody(r io.Reader, h hash.Hash, expect, limit int64) ([][]byte, int64, e
 	}
 }
 
-// readKnown reads exactly expect bytes into one buffer, hashing as it reads.
-func readKnown(r io.Reader, h hash.Hash, expect int64) ([][]byte, int64, error) {
-	buf := make([]byte, expect)
-	var n int64
-	for n < expect {
+// fill reads into buf until it is full or r ends. Unlike io.ReadFull it
+// reports a clean end as io.EOF even after a partial read, and passes any
+// other error through: net/http reports a chunked body cut off mid-stream
+// as io.ErrUnexpectedEOF, which must not pass for the end of the body.
+func fill(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
 		m, err := r.Read(buf[n:])
-		if m > 0 {
-			h.Write(buf[n : n+int64(m)])
-			n += int64(m)
-		}
-		if n == expect {
-			break
-		}
-		if err == io.EOF {
-			return nil, 0, errorf(ErrSizeInvalid, "body has %d bytes, Content-Length said %d", n, expect)
+		n += m
+		if err == io.EOF && n == len(buf) {
+			return n, nil // full: the next read reports the end again
 		}
 		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// knownChunkSize caps the buffers a body of declared length is read into:
+// a huge Content-Length then costs memory only as the bytes really arrive.
+const knownChunkSize = 16 << 20
+
+// readKnown reads exactly expect bytes, hashing as it reads, into buffers of
+// exactly the sizes needed (one buffer up to knownChunkSize).
+func readKnown(r io.Reader, h hash.Hash, expect int64) ([][]byte, int64, error) {
+	var chunks [][]byte
+	var n int64
+	for n < expect {
+		buf := make([]byte, min(expect-n, knownChunkSize))
+		m, err := fill(r, buf)
+		h.Write(buf[:m])
+		n += int64(m)
+		switch {
+		case err == io.EOF:
+			return nil, 0, errorf(ErrSizeInvalid, "body has %d bytes, Content-Length said %d", n, expect)
+		case err != nil:
 			return nil, 0, errorf(ErrBlobUploadInvalid, "reading body: %v", err)
 		}
+		chunks = append(chunks, buf)
 	}
 	// The body must end here: one more byte means the declared length lied.
 	var one [1]byte
 	if m, _ := io.ReadFull(r, one[:]); m > 0 {
 		return nil, 0, errorf(ErrSizeInvalid, "body is longer than the declared %d bytes", expect)
 	}
-	if expect == 0 {
-		return nil, 0, nil
-	}
-	return [][]byte{buf}, n, nil
+	return chunks, n, nil
 }

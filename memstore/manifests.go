@@ -1,6 +1,7 @@
 package memstore
 
 import (
+	"maps"
 	"slices"
 	"strings"
 
@@ -11,9 +12,9 @@ import (
 // Manifest is a stored manifest. Its fields must not be modified; Content
 // is the exact bytes that were pushed.
 type Manifest struct {
-	// Digest is the digest the manifest was pushed by (sha256 when pushed by
-	// tag). The manifest can also be fetched by its digest under the other
-	// supported algorithm.
+	// Digest is the digest the manifest was first pushed by (sha256 when
+	// first pushed by tag). The manifest can also be fetched by its digest
+	// under the other supported algorithm.
 	Digest    digest.Digest
 	MediaType string
 	Content   []byte
@@ -34,7 +35,7 @@ func (m *Manifest) Descriptor() ocispec.Descriptor {
 		Digest:       m.Digest,
 		Size:         int64(len(m.Content)),
 		ArtifactType: m.ArtifactType,
-		Annotations:  m.Annotations,
+		Annotations:  maps.Clone(m.Annotations), // callers may modify their copy
 	}
 }
 

@@ -142,6 +142,9 @@ func page(sorted []string, last string, n int) ([]string, bool) {
 		start = sort.Search(len(sorted), func(i int) bool { return sorted[i] > last })
 	}
 	rest := sorted[start:]
+	if n == 0 {
+		return []string{}, false // an empty page says nothing about what follows
+	}
 	if n < 0 || n >= len(rest) {
 		return append([]string{}, rest...), false
 	}
