@@ -75,7 +75,9 @@ func (s *server) putManifest(w http.ResponseWriter, r *http.Request, rt route) e
 		return err
 	}
 	if d == "" {
-		d = m.Digest
+		// Pushed by tag: the canonical digest of these bytes, whatever
+		// algorithm an earlier push by digest used.
+		d = digest.FromBytes(body)
 	}
 	h := w.Header()
 	h.Set("Location", manifestLocation(rt.Repo, d))
