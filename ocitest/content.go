@@ -127,8 +127,14 @@ func Subject(d ocispec.Descriptor) ContentOption {
 func ArtifactType(t string) ContentOption { return func(c *contentConfig) { c.artifactType = t } }
 
 // Children sets the manifests NewIndex lists (by default two images,
-// linux/amd64 and linux/arm64).
-func Children(m ...Manifest) ContentOption { return func(c *contentConfig) { c.manifests = m } }
+// linux/amd64 and linux/arm64). Children() with none gives an empty index.
+func Children(m ...Manifest) ContentOption {
+	// Copied so that Children() (a nil m) still counts as set instead of
+	// falling back to the default children, and so that later changes to
+	// the caller's slice do not reach the index.
+	m = append([]Manifest{}, m...)
+	return func(c *contentConfig) { c.manifests = m }
+}
 
 func newContentConfig(opts []ContentOption) *contentConfig {
 	c := &contentConfig{layers: 1, layerSize: 1024}

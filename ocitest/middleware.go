@@ -1,6 +1,7 @@
 package ocitest
 
 import (
+	"bytes"
 	"io"
 	"net/http"
 	"time"
@@ -52,15 +53,31 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 
+	closing := reg.closingChan()
 	if f := reg.faults.take(req); f != nil {
 		req.Faults = append(req.Faults, f.label())
 		if f.Delay > 0 {
+			// Fix: net/http notices a client hanging up (and cancels
+			// r.Context) only once the request body has been read to
+			// its end. A delayed PUT, PATCH or POST therefore waited out
+			// its whole Delay after the client had gone, was then served
+			// anyway (changing the store behind the test's back), and
+			// Close blocked on it for the rest of the Delay. Reading the
+			// body first and replaying it to the handler lets the wait
+			// below end when the client or Close cuts the connection.
+			if r.ContentLength != 0 {
+				b, err := io.ReadAll(body.rc)
+				body.rc = &replayBody{r: bytes.NewReader(b), err: err, c: body.rc}
+			}
 			t := time.NewTimer(f.Delay)
 			select {
 			case <-t.C:
 			case <-r.Context().Done():
 				t.Stop()
 				panic(http.ErrAbortHandler) // the client gave up: no answer
+			case <-closing:
+				t.Stop()
+				panic(http.ErrAbortHandler) // the registry is shutting down
 			}
 		}
 		switch {
@@ -71,6 +88,12 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		case f.TruncateAfter > 0:
 			cw.truncateAfter = f.TruncateAfter
+		}
+		// Fix: Fault.Header is documented as added to the response, but
+		// only error answers (writeFault) got it; a Delay or
+		// TruncateAfter fault dropped it silently.
+		for k, v := range f.Header {
+			cw.Header()[k] = append([]string(nil), v...)
 		}
 	}
 	reg.server.serveRoute(cw, r, rt)
@@ -134,3 +157,21 @@ func (b *bodyRecorder) Read(p []byte) (int, error) {
 }
 
 func (b *bodyRecorder) Close() error { return b.rc.Close() }
+
+// replayBody serves a request body read ahead of a Delay, then the error
+// that reading ended with (if any); Close closes the original body.
+type replayBody struct {
+	r   *bytes.Reader
+	err error
+	c   io.Closer
+}
+
+func (b *replayBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err == io.EOF && b.err != nil {
+		err = b.err
+	}
+	return n, err
+}
+
+func (b *replayBody) Close() error { return b.c.Close() }

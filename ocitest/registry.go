@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ocifixture/ocifixture/memstore"
 )
@@ -22,9 +23,20 @@ type Registry struct {
 	faults faultSet
 	clock  Clock
 
-	mu   sync.Mutex // guards srv and addr across Restart
-	srv  *httptest.Server
-	addr string // the listener's address, kept across Restart
+	mu      sync.Mutex // guards srv, addr, closing, tr and cert across Restart
+	srv     *httptest.Server
+	addr    string        // the listener's address, kept across Restart
+	closing chan struct{} // closed when the current server shuts down
+	// tr is the one transport of Client and Transport for the current
+	// server. (Fix: a new transport per Client call left one idle
+	// keep-alive connection, two file descriptors, open per request until
+	// Close; a test making a few hundred requests ran out of descriptors
+	// where the limit is low, such as macOS's default 256.)
+	tr *http.Transport
+	// cert is the WithHostname TLS certificate, made once and kept across
+	// Restart. (Fix: a new certificate per listen made clients and
+	// transports taken before a Restart fail verification after it.)
+	cert *tls.Certificate
 }
 
 // New starts a registry for the test t and closes it when the test ends.
@@ -87,7 +99,7 @@ func (reg *Registry) listen(addr string) error {
 	}
 	if reg.cfg.tls {
 		if reg.cfg.hostname != "" {
-			cert, err := selfSignedCert(reg.cfg.hostname)
+			cert, err := reg.hostnameCert()
 			if err != nil {
 				ln.Close()
 				return err
@@ -98,11 +110,43 @@ func (reg *Registry) listen(addr string) error {
 	} else {
 		srv.Start()
 	}
+	tr := srv.Client().Transport.(*http.Transport).Clone()
+	if reg.cfg.hostname != "" {
+		dial := tr.DialContext
+		if dial == nil {
+			dial = (&net.Dialer{}).DialContext
+		}
+		tr.DialContext = reg.dialHostname(dial)
+	}
 	reg.mu.Lock()
 	reg.srv = srv
 	reg.addr = ln.Addr().String()
+	reg.closing = make(chan struct{})
+	reg.tr = tr
 	reg.mu.Unlock()
 	return nil
+}
+
+// hostnameCert returns the certificate for the WithHostname name, making
+// it on first use; Restart reuses it.
+func (reg *Registry) hostnameCert() (tls.Certificate, error) {
+	reg.mu.Lock()
+	defer reg.mu.Unlock()
+	if reg.cert == nil {
+		cert, err := selfSignedCert(reg.cfg.hostname)
+		if err != nil {
+			return tls.Certificate{}, err
+		}
+		reg.cert = &cert
+	}
+	return *reg.cert, nil
+}
+
+// closingChan is closed when the server currently running shuts down.
+func (reg *Registry) closingChan() <-chan struct{} {
+	reg.mu.Lock()
+	defer reg.mu.Unlock()
+	return reg.closing
 }
 
 func (reg *Registry) httpServer() *httptest.Server {
@@ -115,9 +159,34 @@ func (reg *Registry) httpServer() *httptest.Server {
 // Close never waits on a client that stopped mid-request. Calling it again
 // does nothing.
 func (reg *Registry) Close() {
-	srv := reg.httpServer()
-	srv.CloseClientConnections()
-	srv.Close()
+	reg.mu.Lock()
+	srv, closing := reg.srv, reg.closing
+	select {
+	case <-closing:
+	default:
+		close(closing) // wakes requests held by a Delay fault
+	}
+	reg.mu.Unlock()
+	// Fix: cutting connections once and then calling srv.Close raced with
+	// a connection accepted in between: if its request headers arrived
+	// before srv.Close looked, the connection was active, srv.Close does
+	// not cut active connections, and it waited for ever on a handler
+	// blocked reading a body that never came. Now connections are cut
+	// until srv.Close (which stops accepting first) has returned.
+	done := make(chan struct{})
+	go func() {
+		srv.Close()
+		close(done)
+	}()
+	for {
+		srv.CloseClientConnections()
+		select {
+		case <-done:
+			reg.Transport().CloseIdleConnections() // fix: release the client side too
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // Restart stops the server and starts it again on the same address with
@@ -170,15 +239,9 @@ func (reg *Registry) Client() *http.Client {
 // Transport is the transport behind Client, for client libraries that take
 // an http.RoundTripper.
 func (reg *Registry) Transport() *http.Transport {
-	base := reg.httpServer().Client().Transport.(*http.Transport).Clone()
-	if reg.cfg.hostname != "" {
-		dial := base.DialContext
-		if dial == nil {
-			dial = (&net.Dialer{}).DialContext
-		}
-		base.DialContext = reg.dialHostname(dial)
-	}
-	return base
+	reg.mu.Lock()
+	defer reg.mu.Unlock()
+	return reg.tr
 }
 
 // Store is the content store behind the registry, for seeding and
