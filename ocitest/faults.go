@@ -31,7 +31,10 @@ type Fault struct {
 	Body []byte
 	// Delay holds the request this long before acting on it.
 	Delay time.Duration
-	// Drop closes the connection without a response.
+	// Drop closes the connection without a response. Go's HTTP client
+	// silently retries a GET or HEAD dropped on a reused keep-alive
+	// connection, so such a client sees the fault only from a second hit
+	// (use Times: 2, or a fresh connection).
 	Drop bool
 	// TruncateAfter, when > 0, cuts the response body after this many bytes.
 	TruncateAfter int64
@@ -148,7 +151,7 @@ func (reg *Registry) ClearFaults() {
 // writeFault answers a request with the fault's status, headers and body.
 func writeFault(w http.ResponseWriter, r *http.Request, kind Kind, f *Fault) {
 	for k, v := range f.Header {
-		w.Header()[k] = append([]string(nil), v...)
+		w.Header()[http.CanonicalHeaderKey(k)] = append([]string(nil), v...)
 	}
 	if f.Body != nil {
 		w.Header().Set("Content-Length", itoa(len(f.Body)))

@@ -37,8 +37,11 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// see the abort.
 		p := recover()
 		req.Status = cw.status
-		if p != nil && !cw.completed() {
-			req.Status = 0
+		switch {
+		case p != nil && !cw.completed():
+			req.Status = 0 // the connection was cut before any answer
+		case p == nil && !cw.completed():
+			req.Status = http.StatusOK // net/http answers 200 for a handler that wrote nothing
 		}
 		req.ResponseHeader = cw.header
 		req.ResponseSize = cw.written
@@ -93,7 +96,7 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// only error answers (writeFault) got it; a Delay or
 		// TruncateAfter fault dropped it silently.
 		for k, v := range f.Header {
-			cw.Header()[k] = append([]string(nil), v...)
+			cw.Header()[http.CanonicalHeaderKey(k)] = append([]string(nil), v...)
 		}
 	}
 	reg.server.serveRoute(cw, r, rt)

@@ -2,6 +2,8 @@ package ocitest
 
 import (
 	"context"
+	"net/http"
+	"net/url"
 	"slices"
 	"sync"
 )
@@ -48,10 +50,24 @@ func (rc *recorder) add(r Request) {
 	rc.changed = make(chan struct{})
 }
 
+// snapshot returns deep copies of the recorded requests, so callers may
+// change what they get without touching the record.
 func (rc *recorder) snapshot() ([]Request, <-chan struct{}) {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
-	return slices.Clone(rc.reqs), rc.changed
+	out := make([]Request, len(rc.reqs))
+	for i, r := range rc.reqs {
+		r.Header = r.Header.Clone()
+		r.ResponseHeader = r.ResponseHeader.Clone()
+		if r.Query != nil {
+			r.Query = url.Values(http.Header(r.Query).Clone())
+		}
+		r.Body = slices.Clone(r.Body)
+		r.Quirks = slices.Clone(r.Quirks)
+		r.Faults = slices.Clone(r.Faults)
+		out[i] = r
+	}
+	return out, rc.changed
 }
 
 func (rc *recorder) reset() {

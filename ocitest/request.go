@@ -47,11 +47,18 @@ type Request struct {
 const MaxCapturedBody = 64 << 10
 
 // String is the request's one-line summary, e.g.
-// "GET /v2/app/manifests/v1 -> 200". A dropped request ends in "-> dropped".
+// "GET /v2/app/manifests/v1 -> 200". The query, if any, is shown sorted by
+// key and unescaped. A dropped request ends in "-> dropped".
 func (r Request) String() string {
 	target := r.Path
 	if len(r.Query) > 0 {
-		target += "?" + r.Query.Encode()
+		// Sorted and decoded, so lines are predictable and readable:
+		// "?digest=sha256:…", not "?digest=sha256%3A…".
+		q := r.Query.Encode()
+		if dq, err := url.QueryUnescape(q); err == nil {
+			q = dq
+		}
+		target += "?" + q
 	}
 	status := "dropped"
 	if r.Status != 0 {
@@ -71,7 +78,8 @@ type Match struct {
 	// Status matches the response status; faults ignore it, since they act
 	// before there is a response.
 	Status int
-	// Func, if set, must also return true.
+	// Func, if set, must also return true. It runs while the registry holds
+	// internal locks, so it must not call the registry's methods.
 	Func func(Request) bool
 }
 
