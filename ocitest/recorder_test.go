@@ -221,7 +221,6 @@ func TestRecordRequestString(t *testing.T) {
 		{Request{Method: "GET", Path: "/v2/app/tags/list", Query: url.Values{"n": {"2"}, "last": {"a"}}, Status: 200},
 			"GET /v2/app/tags/list?last=a&n=2 -> 200"},
 		// The query is shown sorted by key and unescaped.
-
 		{Request{Method: "POST", Path: "/v2/app/blobs/uploads/", Query: url.Values{"digest": {d}}, Status: 201},
 			"POST /v2/app/blobs/uploads/?digest=sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824 -> 201"},
 	} {
