@@ -156,6 +156,7 @@ func (r *repo) setTag(tag string, m *Manifest) {
 	if _, ok := r.tags[tag]; !ok {
 		i, _ := slices.BinarySearch(r.tagNames, tag)
 		r.tagNames = slices.Insert(r.tagNames, i, tag)
+		r.tagOrder = append(r.tagOrder, tag)
 	}
 	r.tags[tag] = m
 }
@@ -165,6 +166,9 @@ func (r *repo) deleteTag(tag string) {
 	delete(r.tags, tag)
 	if i, ok := slices.BinarySearch(r.tagNames, tag); ok {
 		r.tagNames = slices.Delete(r.tagNames, i, i+1)
+	}
+	if i := slices.Index(r.tagOrder, tag); i >= 0 {
+		r.tagOrder = slices.Delete(r.tagOrder, i, i+1)
 	}
 }
 
@@ -243,6 +247,19 @@ func (s *Store) Tags(name, last string, n int) ([]string, bool, error) {
 	}
 	tags, more := page(r.tagNames, last, n)
 	return tags, more, nil
+}
+
+// TagsInPushOrder returns every tag of repository name in the order the
+// tags were first pushed, the order storage-backed registries list them
+// in. ErrNameUnknown if the repository does not exist.
+func (s *Store) TagsInPushOrder(name string) ([]string, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	r := s.repos[name]
+	if r == nil {
+		return nil, errorf(ErrNameUnknown, "repository %q not known to registry", name)
+	}
+	return slices.Clone(r.tagOrder), nil
 }
 
 // Referrers returns descriptors of the manifests in repository name whose

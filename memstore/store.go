@@ -36,6 +36,7 @@ type repo struct {
 	manifests map[digest.Digest]*Manifest // keyed by every digest of the bytes (sha256 and sha512)
 	tags      map[string]*Manifest
 	tagNames  []string // sorted; kept in step with tags for cheap pagination
+	tagOrder  []string // in the order tags were first pushed (what storage-ordered registries list)
 	referrers map[digest.Digest][]*Manifest
 }
 

@@ -11,12 +11,12 @@ import (
 // getBlob serves GET and HEAD of a blob (end-2), with Range support: single,
 // suffix and multiple ranges (206, multipart for several) and 416 with
 // "Content-Range: bytes */<size>" when nothing requested overlaps.
-func (s *server) getBlob(w http.ResponseWriter, r *http.Request, rt route) error {
-	d, err := parseDigest(rt.Reference)
+func (s *server) getBlob(w http.ResponseWriter, r *http.Request, c *call) error {
+	d, err := parseDigest(c.Reference)
 	if err != nil {
 		return err
 	}
-	content, err := s.store.Blob(rt.Repo, d)
+	content, err := s.store.Blob(c.Repo, d)
 	if err != nil {
 		return err
 	}
@@ -44,12 +44,12 @@ func (s *server) getBlob(w http.ResponseWriter, r *http.Request, rt route) error
 }
 
 // deleteBlob unlinks a blob from the repository (end-10): 202.
-func (s *server) deleteBlob(w http.ResponseWriter, r *http.Request, rt route) error {
-	d, err := parseDigest(rt.Reference)
+func (s *server) deleteBlob(w http.ResponseWriter, r *http.Request, c *call) error {
+	d, err := parseDigest(c.Reference)
 	if err != nil {
 		return err
 	}
-	if err := s.store.DeleteBlob(rt.Repo, d); err != nil {
+	if err := s.store.DeleteBlob(c.Repo, d); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Length", "0")

@@ -1,13 +1,16 @@
 package ocitest
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 
 	"github.com/ocifixture/ocifixture/memstore"
+	"github.com/ocifixture/ocifixture/quirks"
 	"github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -50,26 +53,157 @@ func writeJSON(w http.ResponseWriter, r *http.Request, contentType string, v any
 	return nil
 }
 
-type tagList struct {
-	Name string   `json:"name"`
-	Tags []string `json:"tags"`
-}
-
 // listTags serves a repository's tags (end-8), paginated by n and last
 // with a Link header to the next page. n=0 gives an empty list and no Link.
-func (s *server) listTags(w http.ResponseWriter, r *http.Request, rt route) error {
-	last, n, err := pageParams(r.URL.Query())
+// Listing quirks change the paging, the order and the encoding.
+func (s *server) listTags(w http.ResponseWriter, r *http.Request, c *call) error {
+	p, err := s.pageRequest(r, c)
 	if err != nil {
 		return err
 	}
-	tags, more, err := s.store.Tags(rt.Repo, last, n)
+	lq := c.q.List
+	var tags []string
+	var more bool
+	if lq.TagOrder.On() && lq.TagOrder.Value != quirks.TagsLexical {
+		all, err := s.store.TagsInPushOrder(c.Repo)
+		if err != nil {
+			return err
+		}
+		if lq.TagOrder.Value == quirks.TagsReverse {
+			slices.Sort(all)
+			slices.Reverse(all)
+		}
+		if len(all) > 1 {
+			c.note(lq.TagOrder.By)
+		}
+		tags, more = pageOf(all, p.last, p.n)
+	} else {
+		tags, more, err = s.store.Tags(c.Repo, p.last, p.n)
+		if err != nil {
+			return err
+		}
+	}
+	if more && p.n > 0 {
+		s.setNext(w, c, "/v2/"+c.Repo+"/tags/list", tags[len(tags)-1], p)
+	}
+	return s.writeTagList(w, r, c, tags)
+}
+
+// page is what a list request asks for, after the listing quirks.
+type page struct {
+	last      string
+	n         int
+	defaulted bool // n came from a default page size, not from the client
+}
+
+// pageRequest reads n and last and applies the listing quirks to them.
+func (s *server) pageRequest(r *http.Request, c *call) (page, error) {
+	q := r.URL.Query()
+	lq := c.q.List
+	if lq.OpaqueCursor.On() {
+		if q.Has("last") {
+			return page{}, refuse(c, lq.OpaqueCursor)
+		}
+		if next := q.Get("next"); next != "" {
+			last, err := base64.RawURLEncoding.DecodeString(next)
+			if err != nil {
+				return page{}, refuse(c, lq.OpaqueCursor)
+			}
+			q.Set("last", string(last))
+		}
+	}
+	last, n, err := pageParams(q)
 	if err != nil {
-		return err
+		return page{}, err
 	}
-	if more && n > 0 {
-		setNextLink(w, "/v2/"+rt.Repo+"/tags/list", tags[len(tags)-1], n)
+	if lq.IgnorePageParams.On() {
+		if n >= 0 || last != "" {
+			c.note(lq.IgnorePageParams.By)
+		}
+		return page{n: -1}, nil
 	}
-	return writeJSON(w, r, "application/json", tagList{Name: rt.Repo, Tags: tags})
+	if lq.IgnoreLast.On() && last != "" {
+		c.note(lq.IgnoreLast.By)
+		last = ""
+	}
+	if lq.MaxPageSize.On() && n > lq.MaxPageSize.Value.Max {
+		c.note(lq.MaxPageSize.By)
+		return page{}, &quirkError{resp: lq.MaxPageSize.Value.Error}
+	}
+	p := page{last: last, n: n}
+	if n < 0 && lq.DefaultPageSize.On() {
+		p.n, p.defaulted = lq.DefaultPageSize.Value, true
+	}
+	return p, nil
+}
+
+// setNext sets the Link header to the page after last, and notes the quirk
+// responsible when the client did not ask for pages.
+func (s *server) setNext(w http.ResponseWriter, c *call, path, last string, p page) {
+	lq := c.q.List
+	if p.defaulted {
+		c.note(lq.DefaultPageSize.By)
+	}
+	if lq.OpaqueCursor.On() {
+		c.note(lq.OpaqueCursor.By)
+		q := url.Values{"next": {base64.RawURLEncoding.EncodeToString([]byte(last))}, "n": {strconv.Itoa(p.n)}}
+		w.Header().Set("Link", fmt.Sprintf(`<%s?%s>; rel="next"`, path, q.Encode()))
+		return
+	}
+	setNextLink(w, path, last, p.n)
+}
+
+// pageOf cuts a page out of a list in any order: up to n items after the
+// item last (from the start if last is not in the list).
+func pageOf(list []string, last string, n int) ([]string, bool) {
+	start := 0
+	if last != "" {
+		start = slices.Index(list, last) + 1
+	}
+	rest := list[start:]
+	if n < 0 || n >= len(rest) {
+		return append([]string{}, rest...), false
+	}
+	return append([]string{}, rest[:n]...), n > 0
+}
+
+// writeTagList writes {"name": ..., "tags": [...]}, encoded as the
+// listing quirks say: odd encodings of an empty list, and entries that are
+// not tags.
+func (s *server) writeTagList(w http.ResponseWriter, r *http.Request, c *call, tags []string) error {
+	lq := c.q.List
+	entries := make([]json.RawMessage, 0, len(tags))
+	for _, t := range tags {
+		b, _ := json.Marshal(t)
+		entries = append(entries, b)
+	}
+	if lq.InvalidTagEntries.On() {
+		c.note(lq.InvalidTagEntries.By)
+		for _, raw := range lq.InvalidTagEntries.Value {
+			entries = append(entries, json.RawMessage(raw))
+		}
+	}
+	body := map[string]any{"name": c.Repo, "tags": entries}
+	if len(entries) == 0 && lq.EmptyTagList.On() && s.hasNoTags(c.Repo) {
+		switch lq.EmptyTagList.Value {
+		case quirks.EmptyTagsNull:
+			c.note(lq.EmptyTagList.By)
+			body["tags"] = nil
+		case quirks.EmptyTagsOmitted:
+			c.note(lq.EmptyTagList.By)
+			delete(body, "tags")
+		case quirks.EmptyTagsNotFound:
+			c.note(lq.EmptyTagList.By)
+			return newAPIError(http.StatusNotFound, memstore.ErrNameUnknown, fmt.Sprintf("repository %q not known to registry", c.Repo))
+		}
+	}
+	return writeJSON(w, r, "application/json", body)
+}
+
+// hasNoTags reports whether repo exists but has no tag at all.
+func (s *server) hasNoTags(repo string) bool {
+	tags, _, err := s.store.Tags(repo, "", 1)
+	return err == nil && len(tags) == 0
 }
 
 type catalogList struct {
@@ -77,14 +211,17 @@ type catalogList struct {
 }
 
 // catalog lists repositories (Docker's /v2/_catalog), paginated like tags.
-func (s *server) catalog(w http.ResponseWriter, r *http.Request, rt route) error {
-	last, n, err := pageParams(r.URL.Query())
+func (s *server) catalog(w http.ResponseWriter, r *http.Request, c *call) error {
+	if c.q.List.Catalog.On() {
+		return refuse(c, c.q.List.Catalog)
+	}
+	p, err := s.pageRequest(r, c)
 	if err != nil {
 		return err
 	}
-	repos, more := s.store.Repositories(last, n)
-	if more && n > 0 {
-		setNextLink(w, "/v2/_catalog", repos[len(repos)-1], n)
+	repos, more := s.store.Repositories(p.last, p.n)
+	if more && p.n > 0 {
+		s.setNext(w, c, "/v2/_catalog", repos[len(repos)-1], p)
 	}
 	return writeJSON(w, r, "application/json", catalogList{Repositories: repos})
 }
@@ -93,13 +230,13 @@ func (s *server) catalog(w http.ResponseWriter, r *http.Request, rt route) error
 // index, filtered by artifactType when asked (with OCI-Filters-Applied).
 // A subject with no referrers, even in a repository that does not exist,
 // gets an empty index, never a 404.
-func (s *server) listReferrers(w http.ResponseWriter, r *http.Request, rt route) error {
-	d, err := parseDigest(rt.Reference)
+func (s *server) listReferrers(w http.ResponseWriter, r *http.Request, c *call) error {
+	d, err := parseDigest(c.Reference)
 	if err != nil {
 		return err
 	}
 	artifactType := r.URL.Query().Get("artifactType")
-	descs := s.store.Referrers(rt.Repo, d, artifactType)
+	descs := s.store.Referrers(c.Repo, d, artifactType)
 	if artifactType != "" {
 		w.Header().Set("OCI-Filters-Applied", "artifactType")
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/ocifixture/ocifixture/memstore"
 	"github.com/opencontainers/go-digest"
@@ -28,23 +29,26 @@ func checkReference(ref string) (digest.Digest, error) {
 // was pushed as: a stored manifest has one representation, so there is
 // nothing to negotiate whatever the Accept header lists.
 // Docker-Content-Digest uses the requested digest's algorithm.
-func (s *server) getManifest(w http.ResponseWriter, r *http.Request, rt route) error {
-	d, err := checkReference(rt.Reference)
+func (s *server) getManifest(w http.ResponseWriter, r *http.Request, c *call) error {
+	d, err := checkReference(c.Reference)
 	if err != nil {
 		return err
 	}
-	m, err := s.store.Manifest(rt.Repo, rt.Reference)
+	m, err := s.store.Manifest(c.Repo, c.Reference)
 	if err != nil {
 		return err
 	}
 	if d == "" {
+		// By tag: the digest the manifest was pushed by. A manifest pushed
+		// by its sha512 digest with ?tag= answers sha512 here, as the
+		// conformance suite ("Tag Param sha512") requires.
 		d = m.Digest
 	}
 	h := w.Header()
 	etag := `"` + string(d) + `"`
 	h.Set("Docker-Content-Digest", string(d))
 	h.Set("ETag", etag)
-	if match := r.Header.Get("If-None-Match"); match != "" && (match == etag || match == "*") {
+	if noneMatch(r.Header.Values("If-None-Match"), etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
@@ -57,11 +61,28 @@ func (s *server) getManifest(w http.ResponseWriter, r *http.Request, rt route) e
 	return nil
 }
 
+// noneMatch reports whether If-None-Match header values match etag: "*",
+// or a comma-separated list of entity tags compared weakly (RFC 9110
+// 13.1.2: W/"x" matches "x"). (Fix: only a header that was exactly etag
+// or "*" matched, so a client sending several tags, or a weak one, never
+// got its 304.)
+func noneMatch(values []string, etag string) bool {
+	for _, v := range values {
+		for _, t := range strings.Split(v, ",") {
+			t = strings.TrimSpace(t)
+			if t == "*" || strings.TrimPrefix(t, "W/") == etag {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // putManifest stores a manifest by tag or digest (end-7), applying any
 // ?tag= parameters: 201 with Location, Docker-Content-Digest, OCI-Subject
 // for manifests with a subject and an OCI-Tag for each ?tag= applied.
-func (s *server) putManifest(w http.ResponseWriter, r *http.Request, rt route) error {
-	d, err := checkReference(rt.Reference)
+func (s *server) putManifest(w http.ResponseWriter, r *http.Request, c *call) error {
+	d, err := checkReference(c.Reference)
 	if err != nil {
 		return err
 	}
@@ -70,7 +91,7 @@ func (s *server) putManifest(w http.ResponseWriter, r *http.Request, rt route) e
 		return err
 	}
 	tags := r.URL.Query()["tag"]
-	m, err := s.store.PutManifest(rt.Repo, rt.Reference, r.Header.Get("Content-Type"), body, tags...)
+	m, err := s.store.PutManifest(c.Repo, c.Reference, r.Header.Get("Content-Type"), body, tags...)
 	if err != nil {
 		return err
 	}
@@ -80,7 +101,7 @@ func (s *server) putManifest(w http.ResponseWriter, r *http.Request, rt route) e
 		d = digest.FromBytes(body)
 	}
 	h := w.Header()
-	h.Set("Location", manifestLocation(rt.Repo, d))
+	h.Set("Location", manifestLocation(c.Repo, d))
 	h.Set("Docker-Content-Digest", string(d))
 	if m.Subject != nil {
 		h.Set("OCI-Subject", string(m.Subject.Digest))
@@ -105,7 +126,11 @@ func readManifestBody(r *http.Request, limit int64) ([]byte, error) {
 	}
 	var body []byte
 	var err error
-	if r.ContentLength >= 0 {
+	// Fix: with no limit configured, any Content-Length was allocated up
+	// front, so a client announcing a huge body (and sending none) crashed
+	// the test binary with an out-of-memory fatal error. Beyond the default
+	// limit the body now grows only as bytes arrive.
+	if r.ContentLength >= 0 && r.ContentLength <= max(limit, memstore.DefaultMaxManifestSize) {
 		body = make([]byte, r.ContentLength)
 		_, err = io.ReadFull(r.Body, body)
 	} else {
@@ -126,11 +151,11 @@ func readManifestBody(r *http.Request, limit int64) ([]byte, error) {
 
 // deleteManifest deletes a tag, or a manifest by digest with its tags
 // (end-9): 202.
-func (s *server) deleteManifest(w http.ResponseWriter, r *http.Request, rt route) error {
-	if _, err := checkReference(rt.Reference); err != nil {
+func (s *server) deleteManifest(w http.ResponseWriter, r *http.Request, c *call) error {
+	if _, err := checkReference(c.Reference); err != nil {
 		return err
 	}
-	if err := s.store.DeleteManifest(rt.Repo, rt.Reference); err != nil {
+	if err := s.store.DeleteManifest(c.Repo, c.Reference); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Length", "0")

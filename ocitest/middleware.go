@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/ocifixture/ocifixture/quirks"
 )
 
 // ServeHTTP is the registry's front door: it records the request, applies
@@ -27,6 +29,8 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if q := r.URL.Query(); len(q) > 0 {
 		req.Query = q
 	}
+	// One snapshot of the active quirks per request, taken on arrival.
+	c := &call{route: rt, q: quirks.Resolve(reg.Quirks(), rt.Repo)}
 	body := &bodyRecorder{rc: r.Body}
 	r.Body = body
 	cw := &captureWriter{ResponseWriter: w}
@@ -46,6 +50,7 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		req.ResponseHeader = cw.header
 		req.ResponseSize = cw.written
 		req.BodySize, req.Body = body.n, body.captured
+		req.Quirks = c.applied
 		req.Duration = time.Since(start)
 		reg.rec.add(req)
 		if reg.cfg.logf != nil {
@@ -99,7 +104,7 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			cw.Header()[http.CanonicalHeaderKey(k)] = append([]string(nil), v...)
 		}
 	}
-	reg.server.serveRoute(cw, r, rt)
+	reg.server.serveRoute(cw, r, c)
 }
 
 // captureWriter records what a handler answers and can cut the body short.

@@ -2,6 +2,7 @@ package ocitest
 
 import (
 	"github.com/ocifixture/ocifixture/memstore"
+	"github.com/ocifixture/ocifixture/quirks"
 )
 
 // config is what the options set.
@@ -14,6 +15,7 @@ type config struct {
 	hostname       string
 	clock          Clock
 	maxRecorded    int
+	quirks         []quirks.Quirk
 }
 
 // Option configures a Registry.

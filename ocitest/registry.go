@@ -21,6 +21,7 @@ type Registry struct {
 	server *server
 	rec    *recorder
 	faults faultSet
+	quirks quirkSet
 	clock  Clock
 
 	mu      sync.Mutex // guards srv, addr, closing, tr and cert across Restart
@@ -77,6 +78,7 @@ func Start(opts ...Option) (*Registry, error) {
 	if reg.clock == nil {
 		reg.clock = realClock{}
 	}
+	reg.quirks.store(cfg.quirks)
 	addr := cfg.addr
 	if addr == "" {
 		addr = "127.0.0.1:0"

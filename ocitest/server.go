@@ -1,6 +1,7 @@
 package ocitest
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -16,7 +17,7 @@ type server struct {
 
 // handlerFunc serves one endpoint kind. Handlers return errors instead of
 // writing them, so that every error response is written by writeError.
-type handlerFunc func(s *server, w http.ResponseWriter, r *http.Request, rt route) error
+type handlerFunc func(s *server, w http.ResponseWriter, r *http.Request, c *call) error
 
 // handlers is the dispatch table from endpoint kind to handler.
 var handlers = map[Kind]handlerFunc{
@@ -41,15 +42,21 @@ var handlers = map[Kind]handlerFunc{
 }
 
 // serveRoute answers a request whose route is already parsed.
-func (s *server) serveRoute(w http.ResponseWriter, r *http.Request, rt route) {
-	if err := s.serve(w, r, rt); err != nil {
+func (s *server) serveRoute(w http.ResponseWriter, r *http.Request, c *call) {
+	err := s.serve(w, r, c)
+	var qe *quirkError
+	switch {
+	case err == nil:
+	case errors.As(err, &qe):
+		writeQuirkError(w, r, qe.resp)
+	default:
 		writeError(w, err)
 	}
 }
 
 // serve validates what every endpoint shares (the repository name) and
 // dispatches to the kind's handler.
-func (s *server) serve(w http.ResponseWriter, r *http.Request, rt route) (err error) {
+func (s *server) serve(w http.ResponseWriter, r *http.Request, c *call) (err error) {
 	defer func() {
 		// A handler bug must not take the test binary down with it.
 		if p := recover(); p != nil {
@@ -59,26 +66,26 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request, rt route) (err er
 			err = fmt.Errorf("ocitest: internal error serving %s %s: %v", r.Method, r.URL.Path, p)
 		}
 	}()
-	if rt.Allow != "" {
+	if c.Allow != "" {
 		e := newAPIError(http.StatusMethodNotAllowed, memstore.ErrUnsupported,
-			fmt.Sprintf("method %s not allowed here; allowed: %s", r.Method, rt.Allow))
-		e.Header = http.Header{"Allow": {rt.Allow}}
+			fmt.Sprintf("method %s not allowed here; allowed: %s", r.Method, c.Allow))
+		e.Header = http.Header{"Allow": {c.Allow}}
 		return e
 	}
-	h := handlers[rt.Kind]
+	h := handlers[c.Kind]
 	if h == nil {
 		return newAPIError(http.StatusNotFound, memstore.ErrUnsupported,
 			fmt.Sprintf("%s %s is not an endpoint of the distribution API", r.Method, r.URL.Path))
 	}
-	if rt.Kind != Ping && rt.Kind != Catalog && !memstore.ValidName(rt.Repo) {
-		e := newAPIError(http.StatusBadRequest, memstore.ErrNameInvalid, fmt.Sprintf("invalid repository name %q", rt.Repo))
-		e.Err.Detail = map[string]string{"name": rt.Repo}
+	if c.Kind != Ping && c.Kind != Catalog && !memstore.ValidName(c.Repo) {
+		e := newAPIError(http.StatusBadRequest, memstore.ErrNameInvalid, fmt.Sprintf("invalid repository name %q", c.Repo))
+		e.Err.Detail = map[string]string{"name": c.Repo}
 		return e
 	}
-	return h(s, w, r, rt)
+	return h(s, w, r, c)
 }
 
-func (s *server) ping(w http.ResponseWriter, r *http.Request, rt route) error {
+func (s *server) ping(w http.ResponseWriter, r *http.Request, c *call) error {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", "3")
 	w.WriteHeader(http.StatusOK)

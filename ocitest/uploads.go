@@ -13,7 +13,7 @@ import (
 
 // startUpload opens an upload session (end-4a, end-4c): 202 with the
 // session's Location.
-func (s *server) startUpload(w http.ResponseWriter, r *http.Request, rt route) error {
+func (s *server) startUpload(w http.ResponseWriter, r *http.Request, c *call) error {
 	var alg digest.Algorithm
 	if a := r.URL.Query().Get("digest-algorithm"); a != "" {
 		alg = digest.Algorithm(a)
@@ -22,7 +22,7 @@ func (s *server) startUpload(w http.ResponseWriter, r *http.Request, rt route) e
 				fmt.Sprintf("unsupported digest-algorithm %q; use sha256 or sha512", a))
 		}
 	}
-	return s.openSession(w, rt.Repo, alg)
+	return s.openSession(w, c.Repo, alg)
 }
 
 // openSession starts a session and writes the 202 that announces it.
@@ -60,16 +60,16 @@ func uploadRange(size int64) string {
 }
 
 // monolithicUpload stores a blob sent in the POST itself (end-4b): 201.
-func (s *server) monolithicUpload(w http.ResponseWriter, r *http.Request, rt route) error {
+func (s *server) monolithicUpload(w http.ResponseWriter, r *http.Request, c *call) error {
 	d, err := parseDigest(r.URL.Query().Get("digest"))
 	if err != nil {
 		return err
 	}
-	info, err := s.store.PutBlob(rt.Repo, d, r.Body, r.ContentLength)
+	info, err := s.store.PutBlob(c.Repo, d, r.Body, r.ContentLength)
 	if err != nil {
 		return err
 	}
-	writeBlobCreated(w, rt.Repo, info.Digest)
+	writeBlobCreated(w, c.Repo, info.Digest)
 	return nil
 }
 
@@ -86,7 +86,7 @@ func writeBlobCreated(w http.ResponseWriter, repo string, d digest.Digest) {
 // mountBlob links a blob from another repository (end-11), or from any
 // repository when "from" is absent: 201 on success. When the blob cannot be
 // mounted it opens an ordinary session instead (202), as the spec asks.
-func (s *server) mountBlob(w http.ResponseWriter, r *http.Request, rt route) error {
+func (s *server) mountBlob(w http.ResponseWriter, r *http.Request, c *call) error {
 	q := r.URL.Query()
 	d, err := parseDigest(q.Get("mount"))
 	if err != nil {
@@ -96,26 +96,26 @@ func (s *server) mountBlob(w http.ResponseWriter, r *http.Request, rt route) err
 	if from != "" && !memstore.ValidName(from) {
 		return newAPIError(http.StatusBadRequest, memstore.ErrNameInvalid, fmt.Sprintf("invalid source repository name %q", from))
 	}
-	if _, err := s.store.MountBlob(rt.Repo, from, d); err == nil {
-		writeBlobCreated(w, rt.Repo, d)
+	if _, err := s.store.MountBlob(c.Repo, from, d); err == nil {
+		writeBlobCreated(w, c.Repo, d)
 		return nil
 	}
 	// The session hashes with the mount digest's algorithm: that is the one
 	// the client will finish the upload with.
-	return s.openSession(w, rt.Repo, d.Algorithm())
+	return s.openSession(w, c.Repo, d.Algorithm())
 }
 
 // patchUpload appends a chunk (end-5): 202 with the new Range. A chunk
 // that does not start where the upload ends is a 416 carrying the current
 // Range, so the client can resume.
-func (s *server) patchUpload(w http.ResponseWriter, r *http.Request, rt route) error {
+func (s *server) patchUpload(w http.ResponseWriter, r *http.Request, c *call) error {
 	start, size, err := chunkBounds(r)
 	if err != nil {
-		return s.withUploadState(err, rt)
+		return s.withUploadState(err, c)
 	}
-	info, err := s.store.AppendUpload(rt.Repo, rt.UploadID, start, r.Body, size)
+	info, err := s.store.AppendUpload(c.Repo, c.UploadID, start, r.Body, size)
 	if err != nil {
-		return s.withUploadState(err, rt)
+		return s.withUploadState(err, c)
 	}
 	writeSession(w, info, http.StatusAccepted)
 	return nil
@@ -144,7 +144,7 @@ func chunkBounds(r *http.Request) (start, size int64, err error) {
 
 // withUploadState adds the session's current Location and Range to a 416,
 // which is how the spec lets a client find where to resume.
-func (s *server) withUploadState(err error, rt route) error {
+func (s *server) withUploadState(err error, c *call) error {
 	var ae *apiError
 	if !errors.As(err, &ae) {
 		e, ok := memstore.AsError(err)
@@ -156,7 +156,7 @@ func (s *server) withUploadState(err error, rt route) error {
 	if ae.Status != http.StatusRequestedRangeNotSatisfiable {
 		return err
 	}
-	info, serr := s.store.Upload(rt.Repo, rt.UploadID)
+	info, serr := s.store.Upload(c.Repo, c.UploadID)
 	if serr != nil {
 		return serr
 	}
@@ -170,7 +170,7 @@ func (s *server) withUploadState(err error, rt route) error {
 
 // completeUpload closes a session (end-6), with an optional last chunk in
 // the body: 201 with the blob's Location.
-func (s *server) completeUpload(w http.ResponseWriter, r *http.Request, rt route) error {
+func (s *server) completeUpload(w http.ResponseWriter, r *http.Request, c *call) error {
 	q := r.URL.Query()
 	if !q.Has("digest") {
 		return newAPIError(http.StatusBadRequest, memstore.ErrDigestInvalid, "closing an upload needs ?digest=<digest of the whole blob>")
@@ -181,23 +181,23 @@ func (s *server) completeUpload(w http.ResponseWriter, r *http.Request, rt route
 	}
 	start, size, err := chunkBounds(r)
 	if err != nil {
-		return s.withUploadState(err, rt)
+		return s.withUploadState(err, c)
 	}
 	var body io.Reader
 	if size != 0 {
 		body = r.Body // a last chunk; size -1 means streamed
 	}
-	info, err := s.store.CompleteUpload(rt.Repo, rt.UploadID, d, start, body, size)
+	info, err := s.store.CompleteUpload(c.Repo, c.UploadID, d, start, body, size)
 	if err != nil {
-		return s.withUploadState(err, rt)
+		return s.withUploadState(err, c)
 	}
-	writeBlobCreated(w, rt.Repo, info.Digest)
+	writeBlobCreated(w, c.Repo, info.Digest)
 	return nil
 }
 
 // uploadStatus reports a session's progress (end-13): 204 with Range.
-func (s *server) uploadStatus(w http.ResponseWriter, r *http.Request, rt route) error {
-	info, err := s.store.Upload(rt.Repo, rt.UploadID)
+func (s *server) uploadStatus(w http.ResponseWriter, r *http.Request, c *call) error {
+	info, err := s.store.Upload(c.Repo, c.UploadID)
 	if err != nil {
 		return err
 	}
@@ -206,8 +206,8 @@ func (s *server) uploadStatus(w http.ResponseWriter, r *http.Request, rt route) 
 }
 
 // cancelUpload ends a session and drops its bytes (end-14): 204.
-func (s *server) cancelUpload(w http.ResponseWriter, r *http.Request, rt route) error {
-	if err := s.store.CancelUpload(rt.Repo, rt.UploadID); err != nil {
+func (s *server) cancelUpload(w http.ResponseWriter, r *http.Request, c *call) error {
+	if err := s.store.CancelUpload(c.Repo, c.UploadID); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
