@@ -99,9 +99,9 @@ func Seed(n uint64) ContentOption { return func(c *contentConfig) { c.seed = n }
 func Layers(n int) ContentOption { return func(c *contentConfig) { c.layers = n } }
 
 // LayerSize sets the size in bytes of the file inside each generated layer
-// (default 1024). Layers are gzipped tar archives, so the blobs are a little
+// (default 1024; negative sizes count as 0). Layers are gzipped tar archives, so the blobs are a little
 // larger; the file's bytes are random, so they do not compress.
-func LayerSize(n int) ContentOption { return func(c *contentConfig) { c.layerSize = n } }
+func LayerSize(n int) ContentOption { return func(c *contentConfig) { c.layerSize = max(n, 0) } }
 
 // Platform sets the image's platform (default linux/amd64), written to its
 // config and to the descriptor an index lists it with.
@@ -225,13 +225,18 @@ func finishImage(img *Image, c *contentConfig, platform ocispec.Platform) {
 
 // NewIndex generates an image index (a manifest list with
 // DockerMediaTypes) of the Children given, or of two images for
-// linux/amd64 and linux/arm64 seeded from the index's own seed.
+// linux/amd64 and linux/arm64 seeded from the index's own seed (with its
+// Layers and LayerSize).
 func NewIndex(opts ...ContentOption) *Index {
 	c := newContentConfig(opts)
 	children := c.manifests
 	if children == nil {
 		for i, arch := range []string{"amd64", "arm64"} {
-			child := []ContentOption{Seed(c.seed*2 + uint64(i)), Platform(ocispec.Platform{OS: "linux", Architecture: arch})}
+			child := []ContentOption{
+				Seed(c.seed*2 + uint64(i)),
+				Platform(ocispec.Platform{OS: "linux", Architecture: arch}),
+				Layers(c.layers), LayerSize(c.layerSize),
+			}
 			if c.docker {
 				child = append(child, DockerMediaTypes())
 			}

@@ -32,7 +32,8 @@ func (reg *Registry) dialHostname(dial func(ctx context.Context, network, addr s
 }
 
 // selfSignedCert makes a certificate for hostname and the loopback
-// addresses, valid for a day around now.
+// addresses, valid for a year from an hour ago (a standalone registry may
+// run for long).
 func selfSignedCert(hostname string) (tls.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -45,7 +46,7 @@ func selfSignedCert(hostname string) (tls.Certificate, error) {
 		DNSNames:              []string{hostname, "localhost"},
 		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
 		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(24 * time.Hour),
+		NotAfter:              now.AddDate(1, 0, 0),
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,

@@ -29,7 +29,7 @@ func (reg *Registry) PushBlob(t testing.TB, repo string, data []byte) digest.Dig
 func (reg *Registry) PushManifest(t testing.TB, repo, tag string, m Manifest) {
 	t.Helper()
 	if err := reg.Push(repo, tag, m); err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v", err)
 	}
 }
 
@@ -88,7 +88,7 @@ func (reg *Registry) Tag(t testing.TB, repo, tag string, d digest.Digest) {
 		_, err = reg.store.PutManifest(repo, tag, m.MediaType, m.Content)
 	}
 	if err != nil {
-		t.Fatalf("ocitest: tagging %s:%s as %s: %v", repo, tag, d, err)
+		t.Fatalf("ocitest: pointing %s:%s at %s: %v", repo, tag, d, err)
 	}
 }
 
