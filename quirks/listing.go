@@ -96,7 +96,8 @@ func MaxPageSize(max int) Quirk {
 // https://github.com/docker-archive/migrator/issues/96,
 // https://github.com/genuinetools/reg/issues/206,
 // https://github.com/gadievron/raptor/pull/495,
-// https://github.com/meziantou/Meziantou.Framework/pull/2190
+// https://github.com/meziantou/Meziantou.Framework/pull/2190,
+// https://github.com/deitch/docker_registry2/pull/107
 func DefaultPageSize(n int) Quirk {
 	return newQuirk("list-default-page-size", fmt.Sprint(n), func(b *Behavior, by string) { b.List.DefaultPageSize.set(n, by) })
 }
@@ -149,7 +150,8 @@ func OpaqueListCursor() Quirk {
 // Catalog id list-unsorted. Evidence:
 // https://github.com/distribution/distribution/pull/3143,
 // https://github.com/gadievron/raptor/pull/495,
-// https://github.com/cloudflare/serverless-registry/issues/125
+// https://github.com/cloudflare/serverless-registry/issues/125,
+// https://github.com/opencontainers/distribution-spec/pull/583
 func UnsortedTags(order TagOrder) Quirk {
 	name := map[TagOrder]string{TagsLexical: "lexical", TagsInsertion: "insertion", TagsReverse: "reverse"}[order]
 	return newQuirk("list-unsorted", name, func(b *Behavior, by string) { b.List.TagOrder.set(order, by) })
