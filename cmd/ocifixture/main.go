@@ -3,6 +3,8 @@
 //
 //	go run ./cmd/ocifixture              # listens on 127.0.0.1:5000
 //	go run ./cmd/ocifixture -addr 127.0.0.1:0 -v
+//	go run ./cmd/ocifixture -quirks ecr          # behave like AWS ECR
+//	go run ./cmd/ocifixture -list-quirks         # presets and quirk ids
 //
 // It prints the address it listens on and stops cleanly on SIGINT or
 // SIGTERM. Content lives in memory and is gone when it stops.
@@ -16,9 +18,11 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/ocifixture/ocifixture/ocitest"
+	"github.com/ocifixture/ocifixture/quirks"
 )
 
 func main() {
@@ -37,13 +41,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	useTLS := fs.Bool("tls", false, "serve HTTPS with a self-signed certificate")
 	verbose := fs.Bool("v", false, "log every request to stderr")
 	chunkMin := fs.Int64("chunk-min-length", 0, "announce this OCI-Chunk-Min-Length on upload POSTs (0: none)")
+	quirkNames := fs.String("quirks", "", "comma-separated presets and quirk ids to behave like a real registry, e.g. ecr or no-referrers-api,ecr-page-limit")
+	listQuirks := fs.Bool("list-quirks", false, "list the presets and quirk ids -quirks accepts, and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
-	opts := []ocitest.Option{ocitest.WithAddr(*addr), ocitest.WithChunkMinLength(*chunkMin)}
+	if *listQuirks {
+		printQuirks(stdout)
+		return nil
+	}
+	qs, err := parseQuirks(*quirkNames)
+	if err != nil {
+		return err
+	}
+	opts := []ocitest.Option{ocitest.WithAddr(*addr), ocitest.WithChunkMinLength(*chunkMin), ocitest.WithQuirks(qs...)}
 	if *useTLS {
 		opts = append(opts, ocitest.WithTLS())
 	}
@@ -57,10 +71,45 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer reg.Close()
 	fmt.Fprintf(stdout, "ocifixture: serving the OCI distribution API at %s\n", reg.URL())
+	if len(qs) > 0 {
+		fmt.Fprintf(stdout, "ocifixture: quirks: %s\n", strings.Join(quirks.Names(qs), ", "))
+	}
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "ocifixture: stopping")
 	return nil
+}
+
+// parseQuirks turns "ecr,no-referrers-api" into quirks: each name is a
+// preset (case-insensitive) or a quirk id with its typical parameters.
+func parseQuirks(list string) ([]quirks.Quirk, error) {
+	var out []quirks.Quirk
+	for _, name := range strings.Split(list, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		qs, ok := quirks.Lookup(name)
+		if !ok {
+			return nil, fmt.Errorf("unknown preset or quirk %q (see -list-quirks)", name)
+		}
+		out = append(out, qs...)
+	}
+	return out, nil
+}
+
+// printQuirks lists what -quirks accepts.
+func printQuirks(w io.Writer) {
+	fmt.Fprintln(w, "presets:")
+	for _, name := range quirks.PresetNames() {
+		qs, _ := quirks.Lookup(name)
+		fmt.Fprintf(w, "  %-16s %s\n", name, strings.Join(quirks.Names(qs), ", "))
+	}
+	fmt.Fprintln(w, "quirks (typical parameters):")
+	for _, info := range quirks.All() {
+		q, _ := quirks.Example(info.ID)
+		fmt.Fprintf(w, "  %-40s %s\n", q.String(), info.Summary)
+	}
 }
