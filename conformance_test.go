@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -77,7 +78,10 @@ func TestConformance(t *testing.T) {
 	bin := buildConformance(t)
 	for _, version := range []string{"1.1", "dev"} {
 		t.Run(version, func(t *testing.T) {
-			runConformance(t, bin, version)
+			res := runConformance(t, bin, version)
+			if res.failed.total > 0 {
+				t.Error(res.failureReport())
+			}
 		})
 	}
 }
@@ -103,8 +107,36 @@ func buildConformance(t *testing.T) string {
 	return filepath.Join(gobin, "conformance")
 }
 
-func runConformance(t *testing.T, bin, version string) {
-	reg, err := ocitest.Start()
+// conformanceResult is what one run of the suite found.
+type conformanceResult struct {
+	failed caseGroups
+	output string
+}
+
+// failingNames lists the distinct names of failing test cases, sorted.
+func (r conformanceResult) failingNames() []string {
+	names := make([]string, 0, len(r.failed.groups))
+	for _, g := range r.failed.groups {
+		names = append(names, strings.TrimPrefix(g.name, "OCI Conformance Test/"))
+	}
+	slices.Sort(names)
+	return names
+}
+
+// failureReport lists every failing test case with its message, then the
+// end of the suite's output.
+func (r conformanceResult) failureReport() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d conformance test cases failed (%d distinct names):\n", r.failed.total, len(r.failed.groups))
+	for _, g := range r.failed.groups {
+		fmt.Fprintf(&b, "  %s\n", g)
+	}
+	fmt.Fprintf(&b, "suite output (last %d lines):\n%s", conformanceTailLines, tail(r.output, conformanceTailLines))
+	return b.String()
+}
+
+func runConformance(t *testing.T, bin, version string, opts ...ocitest.Option) conformanceResult {
+	reg, err := ocitest.Start(opts...)
 	if err != nil {
 		t.Fatalf("ocitest.Start: %v", err)
 	}
@@ -190,15 +222,7 @@ func runConformance(t *testing.T, bin, version string) {
 	if failed.total == 0 && passed == 0 {
 		t.Errorf("junit report has %d test cases and none passed\n%s", total, tail(output.String(), conformanceTailLines))
 	}
-	if failed.total > 0 {
-		var b strings.Builder
-		fmt.Fprintf(&b, "%d conformance test cases failed (%d distinct names):\n", failed.total, len(failed.groups))
-		for _, g := range failed.groups {
-			fmt.Fprintf(&b, "  %s\n", g)
-		}
-		fmt.Fprintf(&b, "suite output (last %d lines):\n%s", conformanceTailLines, tail(output.String(), conformanceTailLines))
-		t.Error(b.String())
-	}
+	return conformanceResult{failed: failed, output: output.String()}
 }
 
 // environWithoutOCI returns the test's environment minus every OCI_* variable:
