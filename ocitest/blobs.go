@@ -18,6 +18,9 @@ func (s *server) getBlob(w http.ResponseWriter, r *http.Request, c *call) error 
 	}
 	content, err := s.store.Blob(c.Repo, d)
 	if err != nil {
+		return s.missingBlob(w, r, c, d, err)
+	}
+	if done, err := s.blobQuirks(w, r, c, d, content); done {
 		return err
 	}
 	if rh := r.Header.Get("Range"); rh != "" {

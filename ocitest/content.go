@@ -86,6 +86,7 @@ type contentConfig struct {
 	subject      *ocispec.Descriptor
 	artifactType string
 	manifests    []Manifest
+	mixed        bool // MixedMediaTypes: Docker manifest and config, OCI layers
 }
 
 // ContentOption configures NewImage, NewIndex and NewArtifact.
@@ -164,6 +165,7 @@ func NewImage(opts ...ContentOption) *Image {
 	if c.docker {
 		configType, layerType = dockerConfigType, dockerLayerType
 	}
+	layerType = mixedLayerType(c, layerType)
 	cfg := ocispec.Image{Platform: platform, RootFS: ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{}}}
 	img := &Image{}
 	for i := range c.layers {

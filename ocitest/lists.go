@@ -86,6 +86,7 @@ func (s *server) listTags(w http.ResponseWriter, r *http.Request, c *call) error
 	if more && p.n > 0 {
 		s.setNext(w, c, "/v2/"+c.Repo+"/tags/list", tags[len(tags)-1], p)
 	}
+	tags = s.lagTags(c, tags)
 	return s.writeTagList(w, r, c, tags)
 }
 
@@ -231,14 +232,23 @@ func (s *server) catalog(w http.ResponseWriter, r *http.Request, c *call) error 
 // A subject with no referrers, even in a repository that does not exist,
 // gets an empty index, never a 404.
 func (s *server) listReferrers(w http.ResponseWriter, r *http.Request, c *call) error {
+	if done, err := referrersUnsupported(w, c); done {
+		return err
+	}
 	d, err := parseDigest(c.Reference)
 	if err != nil {
 		return err
 	}
 	artifactType := r.URL.Query().Get("artifactType")
-	descs := s.store.Referrers(c.Repo, d, artifactType)
-	if artifactType != "" {
+	filter, announce := referrersFilter(c, artifactType)
+	descs := s.store.Referrers(c.Repo, d, filter)
+	descs = s.lagReferrers(c, d, descs)
+	if announce {
 		w.Header().Set("OCI-Filters-Applied", "artifactType")
+	}
+	descs = pageReferrers(w, r, c, descs)
+	if done, err := writeOddReferrers(w, r, c, descs); done {
+		return err
 	}
 	return writeJSON(w, r, ocispec.MediaTypeImageIndex, ocispec.Index{
 		Versioned: specs.Versioned{SchemaVersion: 2},

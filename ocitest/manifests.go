@@ -34,8 +34,11 @@ func (s *server) getManifest(w http.ResponseWriter, r *http.Request, c *call) er
 	if err != nil {
 		return err
 	}
-	m, err := s.store.Manifest(c.Repo, c.Reference)
+	m, err := s.store.Manifest(c.Repo, s.manifestRef(c))
 	if err != nil {
+		return missingManifest(c, err)
+	}
+	if err := refuseManifestHead(c); err != nil {
 		return err
 	}
 	if d == "" {
@@ -43,6 +46,9 @@ func (s *server) getManifest(w http.ResponseWriter, r *http.Request, c *call) er
 		// by its sha512 digest with ?tag= answers sha512 here, as the
 		// conformance suite ("Tag Param sha512") requires.
 		d = m.Digest
+	}
+	if m, d, err = s.manifestGetQuirks(r, c, m, d); err != nil {
+		return err
 	}
 	h := w.Header()
 	etag := `"` + string(d) + `"`
@@ -86,8 +92,17 @@ func (s *server) putManifest(w http.ResponseWriter, r *http.Request, c *call) er
 	if err != nil {
 		return err
 	}
+	if err := s.uploadRequireRepo(r, c); err != nil {
+		return err
+	}
 	body, err := readManifestBody(r, s.store.MaxManifestSize())
 	if err != nil {
+		return err
+	}
+	if err := rejectSubjectField(c, body); err != nil {
+		return err
+	}
+	if err := s.manifestPutQuirks(r, c, body); err != nil {
 		return err
 	}
 	tags := r.URL.Query()["tag"]

@@ -15,6 +15,7 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
 	start := time.Now()
 	rt := parseRoute(r.Method, r.URL.Path, r.URL.Query())
+	rt = reg.prefixedRoute(r, rt)
 	req := Request{
 		Seq:       reg.rec.nextSeq(),
 		Kind:      rt.Kind,
@@ -104,7 +105,11 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			cw.Header()[http.CanonicalHeaderKey(k)] = append([]string(nil), v...)
 		}
 	}
-	reg.server.serveRoute(cw, r, c)
+	qw, done := reg.serveQuirks(cw, r, c)
+	if done {
+		return
+	}
+	reg.server.serveRoute(reg.server.uploadAnswers(qw, r, c), r, c)
 }
 
 // captureWriter records what a handler answers and can cut the body short.

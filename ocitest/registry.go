@@ -23,6 +23,7 @@ type Registry struct {
 	faults faultSet
 	quirks quirkSet
 	clock  Clock
+	hosts  hostSet // extra listeners of host quirks (hosts.go)
 
 	mu      sync.Mutex // guards srv, addr, closing, tr and cert across Restart
 	srv     *httptest.Server
@@ -161,6 +162,7 @@ func (reg *Registry) httpServer() *httptest.Server {
 // Close never waits on a client that stopped mid-request. Calling it again
 // does nothing.
 func (reg *Registry) Close() {
+	reg.closeHosts()
 	reg.mu.Lock()
 	srv, closing := reg.srv, reg.closing
 	select {
@@ -198,7 +200,10 @@ func (reg *Registry) Restart() error {
 	reg.mu.Lock()
 	addr := reg.addr
 	reg.mu.Unlock()
-	return reg.listen(addr)
+	if err := reg.listen(addr); err != nil {
+		return err
+	}
+	return reg.restartHosts()
 }
 
 // DropConnections cuts every open client connection; the server keeps

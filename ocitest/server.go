@@ -50,7 +50,7 @@ func (s *server) serveRoute(w http.ResponseWriter, r *http.Request, c *call) {
 	case errors.As(err, &qe):
 		writeQuirkError(w, r, qe.resp)
 	default:
-		writeError(w, err)
+		writeError(w, rewriteErrorCode(c, err))
 	}
 }
 
@@ -82,6 +82,10 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request, c *call) (err err
 		e.Err.Detail = map[string]string{"name": c.Repo}
 		return e
 	}
+	if err := s.manifestRouteQuirks(r, c); err != nil {
+		return err
+	}
+	w = withHeaderQuirks(w, c)
 	return h(s, w, r, c)
 }
 

@@ -14,6 +14,9 @@ import (
 // startUpload opens an upload session (end-4a, end-4c): 202 with the
 // session's Location.
 func (s *server) startUpload(w http.ResponseWriter, r *http.Request, c *call) error {
+	if done, err := s.uploadQuirks(w, r, c); done {
+		return err
+	}
 	var alg digest.Algorithm
 	if a := r.URL.Query().Get("digest-algorithm"); a != "" {
 		alg = digest.Algorithm(a)
@@ -61,6 +64,9 @@ func uploadRange(size int64) string {
 
 // monolithicUpload stores a blob sent in the POST itself (end-4b): 201.
 func (s *server) monolithicUpload(w http.ResponseWriter, r *http.Request, c *call) error {
+	if done, err := s.uploadQuirks(w, r, c); done {
+		return err
+	}
 	d, err := parseDigest(r.URL.Query().Get("digest"))
 	if err != nil {
 		return err
@@ -87,6 +93,9 @@ func writeBlobCreated(w http.ResponseWriter, repo string, d digest.Digest) {
 // repository when "from" is absent: 201 on success. When the blob cannot be
 // mounted it opens an ordinary session instead (202), as the spec asks.
 func (s *server) mountBlob(w http.ResponseWriter, r *http.Request, c *call) error {
+	if done, err := s.uploadQuirks(w, r, c); done {
+		return err
+	}
 	q := r.URL.Query()
 	d, err := parseDigest(q.Get("mount"))
 	if err != nil {
@@ -109,6 +118,9 @@ func (s *server) mountBlob(w http.ResponseWriter, r *http.Request, c *call) erro
 // that does not start where the upload ends is a 416 carrying the current
 // Range, so the client can resume.
 func (s *server) patchUpload(w http.ResponseWriter, r *http.Request, c *call) error {
+	if done, err := s.uploadQuirks(w, r, c); done {
+		return err
+	}
 	start, size, err := chunkBounds(r)
 	if err != nil {
 		return s.withUploadState(err, c)
@@ -171,6 +183,9 @@ func (s *server) withUploadState(err error, c *call) error {
 // completeUpload closes a session (end-6), with an optional last chunk in
 // the body: 201 with the blob's Location.
 func (s *server) completeUpload(w http.ResponseWriter, r *http.Request, c *call) error {
+	if done, err := s.uploadQuirks(w, r, c); done {
+		return err
+	}
 	q := r.URL.Query()
 	if !q.Has("digest") {
 		return newAPIError(http.StatusBadRequest, memstore.ErrDigestInvalid, "closing an upload needs ?digest=<digest of the whole blob>")
@@ -197,6 +212,9 @@ func (s *server) completeUpload(w http.ResponseWriter, r *http.Request, c *call)
 
 // uploadStatus reports a session's progress (end-13): 204 with Range.
 func (s *server) uploadStatus(w http.ResponseWriter, r *http.Request, c *call) error {
+	if done, err := s.uploadQuirks(w, r, c); done {
+		return err
+	}
 	info, err := s.store.Upload(c.Repo, c.UploadID)
 	if err != nil {
 		return err
@@ -207,6 +225,9 @@ func (s *server) uploadStatus(w http.ResponseWriter, r *http.Request, c *call) e
 
 // cancelUpload ends a session and drops its bytes (end-14): 204.
 func (s *server) cancelUpload(w http.ResponseWriter, r *http.Request, c *call) error {
+	if done, err := s.uploadQuirks(w, r, c); done {
+		return err
+	}
 	if err := s.store.CancelUpload(c.Repo, c.UploadID); err != nil {
 		return err
 	}

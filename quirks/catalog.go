@@ -745,7 +745,6 @@ var catalog = []Info{
 			"https://github.com/scarf-sh/gateway/pull/35",
 			"https://github.com/Azure/azure-sdk-for-net/pull/40771",
 			"https://github.com/opencontainers/artifacts/issues/34",
-			"https://cdn.example/...?X-Amz-Signature=...`",
 		},
 	},
 	{
@@ -772,9 +771,6 @@ var catalog = []Info{
 			"https://github.com/google/go-containerregistry/pull/2360",
 			"https://github.com/nicholas-fedor/watchtower/pull/359",
 			"https://github.com/scarf-sh/gateway/pull/35",
-			"https://A/v2/repo/manifests/latest`",
-			"https://B/v2/...`",
-			"https://B/auth/token\"",
 		},
 	},
 	{
@@ -787,8 +783,6 @@ var catalog = []Info{
 		Evidence: []string{
 			"https://github.com/jfrog/artifactory-docker-examples/issues/168",
 			"https://github.com/jetstack/version-checker/issues/65",
-			"https://host/v2/`",
-			"https://host/artifactory/api/docker/docker-local/v2/`",
 		},
 	},
 	{
@@ -930,7 +924,6 @@ var catalog = []Info{
 			"https://github.com/containerd/containerd/pull/1205",
 			"https://github.com/containerd/containerd/issues/1318",
 			"https://github.com/heroku/docker-registry-client/pull/28",
-			"https://gcr.io/v2/token\"",
 		},
 	},
 	{
@@ -944,7 +937,6 @@ var catalog = []Info{
 			"https://github.com/apple/container/issues/1026",
 			"https://github.com/heroku/docker-registry-client/pull/28",
 			"https://github.com/SgtSilvio/gradle-oci/pull/141",
-			"https://us-central1-docker.pkg.dev/v2/token\"`",
 		},
 	},
 	{
@@ -1032,7 +1024,6 @@ var catalog = []Info{
 			"https://github.com/docker/hub-feedback/issues/2040",
 			"https://github.com/moby/moby/issues/41644",
 			"https://github.com/regclient/regclient/issues/711",
-			"https://auth.docker.io/token`",
 		},
 	},
 	{
