@@ -131,7 +131,12 @@ func flowRun(t *testing.T, reg *Registry) {
 	img := NewImage(Layers(2), LayerSize(64))
 	blobs := img.Blobs()
 
+	// The repositories exist beforehand, as on registries where they must
+	// be created first (ECR); a push to a new one shows the difference.
+	reg.PushBlob(t, repo, []byte("created"))
+	reg.PushBlob(t, "other", []byte("created"))
 	c.do("GET", "/v2/", nil)
+	c.do("POST", "/v2/brand-new/blobs/uploads/", nil)
 	// Config: POST, one PATCH with Content-Range, PUT.
 	cfg := blobs[0]
 	resp, _ := c.do("POST", "/v2/"+repo+"/blobs/uploads/", nil)
