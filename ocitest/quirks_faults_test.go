@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -187,7 +188,7 @@ func TestQuirkTransientErrorsReset(t *testing.T) {
 		t.Errorf("GET: %v, want the connection cut", err)
 	}
 	last := dhLast(t, reg)
-	if last.Status != 0 || !slicesEqual(last.Quirks, "transient-5xx(reset,calls=blobGet,times=1)") {
+	if last.Status != 0 || !slices.Equal(last.Quirks, []string{"transient-5xx(reset,calls=blobGet,times=1)"}) {
 		t.Errorf("recorded status %d, quirks %q", last.Status, last.Quirks)
 	}
 	resp := do(t, reg, "GET", "/v2/app/blobs/"+string(d), nil)
@@ -206,7 +207,7 @@ func TestQuirkTransientErrorsSeeded(t *testing.T) {
 		return statuses
 	}
 	a, b := run(), run()
-	if !slicesEqualInts(a, b) {
+	if !slices.Equal(a, b) {
 		t.Errorf("same seed, different failures:\n%v\n%v", a, b)
 	}
 	fails := 0
@@ -218,18 +219,6 @@ func TestQuirkTransientErrorsSeeded(t *testing.T) {
 	if fails == 0 || fails == len(a) {
 		t.Errorf("p=0.5 failed %d of %d", fails, len(a))
 	}
-}
-
-func slicesEqualInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestQuirkTransientErrorsConcurrent(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -141,10 +142,10 @@ func TestQuirkRedirectTargetRejectsAuthorization(t *testing.T) {
 	}
 	reqs := reg.Requests()
 	cdnReq, regReq := reqs[len(reqs)-1], reqs[len(reqs)-2]
-	if cdnReq.Header.Get("Authorization") != "Bearer abc" || !slicesEqual(cdnReq.Quirks, reject.String()) {
+	if cdnReq.Header.Get("Authorization") != "Bearer abc" || !slices.Equal(cdnReq.Quirks, []string{reject.String()}) {
 		t.Errorf("CDN request: Authorization %q, quirks %q", cdnReq.Header.Get("Authorization"), cdnReq.Quirks)
 	}
-	if regReq.Status != http.StatusTemporaryRedirect || !slicesEqual(regReq.Quirks, "blob-redirect(307)") {
+	if regReq.Status != http.StatusTemporaryRedirect || !slices.Equal(regReq.Quirks, []string{"blob-redirect(307)"}) {
 		t.Errorf("registry request: %d, quirks %q", regReq.Status, regReq.Quirks)
 	}
 
@@ -163,18 +164,6 @@ func TestQuirkRedirectTargetRejectsAuthorization(t *testing.T) {
 	resp = do(t, reg, "GET", "/v2/app/blobs/"+string(d), nil, "Authorization: Bearer abc")
 	wantStatus(t, resp, http.StatusOK)
 	dhWantQuirks(t, reg)
-}
-
-func slicesEqual(got []string, want ...string) bool {
-	if len(got) != len(want) {
-		return false
-	}
-	for i := range got {
-		if got[i] != want[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestQuirkRedirectAPI(t *testing.T) {

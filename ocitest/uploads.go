@@ -172,11 +172,10 @@ func (s *server) withUploadState(err error, c *call) error {
 	if serr != nil {
 		return serr
 	}
-	ae.Header = http.Header{
-		"Location":           {uploadLocation(info.Repository, info.ID)},
-		"Range":              {uploadRange(info.Size)},
-		"Docker-Upload-UUID": {info.ID},
-	}
+	ae.Header = http.Header{}
+	ae.Header.Set("Location", uploadLocation(info.Repository, info.ID))
+	ae.Header.Set("Range", uploadRange(info.Size))
+	ae.Header.Set("Docker-Upload-UUID", info.ID)
 	return ae
 }
 

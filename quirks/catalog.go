@@ -812,7 +812,6 @@ var catalog = []Info{
 		Evidence: []string{
 			"https://github.com/google/go-containerregistry/issues/1962",
 			"https://github.com/artifacthub/hub/issues/4785",
-			"https://github.com/-/v2/packages/container/package/...%2Freferrers%2Fsha256`",
 		},
 	},
 	{

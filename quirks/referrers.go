@@ -193,8 +193,7 @@ func NoReferrersAPI(how ReferrersAbsence) Quirk {
 //
 // Catalog id referrers-odd-unsupported-status. Evidence:
 // https://github.com/google/go-containerregistry/issues/1962,
-// https://github.com/artifacthub/hub/issues/4785,
-// https://github.com/-/v2/packages/container/package/...%2Freferrers%2Fsha256`
+// https://github.com/artifacthub/hub/issues/4785
 func ReferrersOddStatus(status int) Quirk {
 	var a ReferrersAnswer
 	switch status {
