@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/ocifixture/ocifixture/quirks"
@@ -31,7 +32,10 @@ func TestPresetClientFlows(t *testing.T) {
 	for _, name := range quirks.PresetNames() {
 		t.Run(name, func(t *testing.T) {
 			qs, _ := quirks.Lookup(name)
-			reg := New(t, WithQuirks(qs...))
+			// A fixed clock keeps time-stamped answers (signed redirect URLs,
+			// rate-limit windows) the same on every run.
+			clock := NewFakeClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+			reg := New(t, WithQuirks(qs...), WithClock(clock))
 			flowRun(t, reg)
 			got := flowTranscript(reg)
 			file := filepath.Join("testdata", "preset-flows", name+".txt")
