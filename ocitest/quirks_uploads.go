@@ -613,6 +613,12 @@ func (s *server) uploadRestyle(h http.Header, r *http.Request, c *call, id strin
 			loc = scheme + "://" + host + loc
 		case quirks.UploadLocationHTTPScheme:
 			loc = "http://" + r.Host + loc
+		case quirks.UploadLocationOtherHost:
+			other, err := s.otherHost()
+			if err != nil {
+				return // the registry is closing: keep the spec's Location
+			}
+			loc = other + loc
 		}
 		c.note(ls.By)
 	}

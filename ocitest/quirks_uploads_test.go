@@ -808,3 +808,47 @@ func TestQuirkUploadsConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestQuirkUploadLocationOtherHost: the session continues on the fixture's
+// second registry listener, and a client that follows the Location there
+// completes the upload; the blob is then in the registry.
+func TestQuirkUploadLocationOtherHost(t *testing.T) {
+	blob := uqBytes(40, 13)
+	d := digest.FromBytes(blob)
+	reg := New(t, WithQuirks(quirks.UploadLocation(quirks.UploadLocationOtherHost)))
+	resp := uqOpen(t, reg, "app")
+	loc := resp.Header.Get("Location")
+	want := "http://" + reg.OtherRegistryHost() + "/v2/app/blobs/uploads/" + resp.Header.Get("Docker-Upload-UUID")
+	if loc != want || reg.OtherRegistryHost() == reg.Host() {
+		t.Fatalf("Location = %q, want %q (another port than %s)", loc, want, reg.Host())
+	}
+	uqWantQuirks(t, reg, "upload-location-styles(otherHost)")
+
+	// Follow it: PATCH and PUT on the other host.
+	req, _ := http.NewRequest("PATCH", loc, bytes.NewReader(blob))
+	req.Header.Set("Content-Range", fmt.Sprintf("0-%d", len(blob)-1))
+	pr, err := reg.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr.Body.Close()
+	if pr.StatusCode != http.StatusAccepted || !strings.HasPrefix(pr.Header.Get("Location"), "http://"+reg.OtherRegistryHost()+"/") {
+		t.Fatalf("PATCH on the other host: %s, Location %q", pr.Status, pr.Header.Get("Location"))
+	}
+	req, _ = http.NewRequest("PUT", pr.Header.Get("Location")+"?digest="+string(d), nil)
+	pu, err := reg.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pu.Body.Close()
+	if pu.StatusCode != http.StatusCreated {
+		t.Fatalf("PUT on the other host: %s", pu.Status)
+	}
+	reg.CheckBlob(t, "app", d, blob)
+	// The blob's own Location and other endpoints are unchanged.
+	if got := pu.Header.Get("Location"); got != "/v2/app/blobs/"+string(d) {
+		t.Errorf("blob Location = %q", got)
+	}
+	wantStatus(t, do(t, reg, "GET", "/v2/app/blobs/"+string(d), nil), http.StatusOK)
+	uqWantQuirks(t, reg)
+}

@@ -80,6 +80,13 @@ func Start(opts ...Option) (*Registry, error) {
 		reg.clock = realClock{}
 	}
 	reg.quirks.store(cfg.quirks)
+	reg.server.otherHost = func() (string, error) {
+		h, err := reg.extraHost(otherRegistryHost)
+		if err != nil {
+			return "", err
+		}
+		return reg.hostURL(h), nil
+	}
 	addr := cfg.addr
 	if addr == "" {
 		addr = "127.0.0.1:0"

@@ -13,6 +13,9 @@ import (
 type server struct {
 	store *memstore.Store
 	cfg   *config
+	// otherHost is the base URL of the registry's second registry listener
+	// (started on first use), for quirks that move a client to another host.
+	otherHost func() (string, error)
 }
 
 // handlerFunc serves one endpoint kind. Handlers return errors instead of

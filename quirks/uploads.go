@@ -216,6 +216,10 @@ const (
 	// 404 BLOB_UPLOAD_UNKNOWN. It sets UploadBehavior.RotateLocation and
 	// combines with the other styles.
 	UploadLocationRotating
+	// UploadLocationOtherHost is "<scheme>://<other host:port>/v2/...": the
+	// session continues on another host, the fixture's second registry
+	// listener (same IP, another port), which serves the same store.
+	UploadLocationOtherHost
 )
 
 var uploadLocationNames = map[UploadLocationStyle]string{
@@ -225,6 +229,7 @@ var uploadLocationNames = map[UploadLocationStyle]string{
 	UploadLocationDropPort:   "dropPort",
 	UploadLocationHTTPScheme: "httpScheme",
 	UploadLocationRotating:   "rotating",
+	UploadLocationOtherHost:  "otherHost",
 }
 
 func (s UploadLocationStyle) String() string { return uploadLocationNames[s] }
@@ -539,8 +544,12 @@ func ChunkMinLength(n int64, advertise bool) Quirk {
 // downgrade). UploadLocationRotating gives the session a new Location after
 // every PATCH and answers the old ones with 404 BLOB_UPLOAD_UNKNOWN, as
 // GCR did; clients that reuse the first Location fail. It combines with
-// one of the other styles. UploadLocationRelative is the spec mode (GHCR
-// answers relative Locations; swift-container-plugin had to resolve them).
+// one of the other styles. UploadLocationOtherHost continues the session on
+// another host, as registries that hand uploads to a storage front end do;
+// oras-go refuses a Location on another host or port (GHSA-jxpm-75mh-9fp7),
+// so there it should fail, while clients that follow the Location succeed.
+// UploadLocationRelative is the spec mode (GHCR answers relative
+// Locations; swift-container-plugin had to resolve them).
 //
 // Catalog id upload-location-styles. Evidence:
 // https://github.com/apple/swift-container-plugin/pull/44,
