@@ -3,9 +3,12 @@ package ocitest_test
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/ocifixture/ocifixture/ocitest"
+	"github.com/ocifixture/ocifixture/quirks"
 )
 
 // A registry for TestMain, an Example or a program: Start it, Close it.
@@ -162,4 +165,72 @@ func ExampleWithHostname() {
 	resp.Body.Close()
 	fmt.Println(strings.HasPrefix(reg.URL(), "https://123456789012.dkr.ecr.us-east-1.amazonaws.com:"), resp.Status)
 	// Output: true 200 OK
+}
+
+// Seeding declares content straight into the store; none of it shows up as
+// requests.
+func ExampleRegistry_Push() {
+	reg, err := ocitest.Start()
+	if err != nil {
+		panic(err)
+	}
+	defer reg.Close()
+
+	img := ocitest.NewImage(ocitest.Layers(2))
+	idx := ocitest.NewIndex(ocitest.Seed(1))
+	for tag, m := range map[string]ocitest.Manifest{"v1": img, "multi": idx} {
+		if err := reg.Push("team/app", tag, m); err != nil {
+			panic(err)
+		}
+	}
+	tags, _, _ := reg.Store().Tags("team/app", "", -1)
+	fmt.Println(tags, len(reg.Requests()))
+	// Output: [multi v1] 0
+}
+
+// Recorded requests compare with go-cmp; IgnoreVolatile leaves out what
+// changes from run to run (sequence numbers, times, headers, upload ids).
+func ExampleIgnoreVolatile() {
+	reg, err := ocitest.Start()
+	if err != nil {
+		panic(err)
+	}
+	defer reg.Close()
+	resp, err := reg.Client().Get(reg.URL() + "/v2/team/app/tags/list?n=10")
+	if err != nil {
+		panic(err)
+	}
+	resp.Body.Close()
+
+	want := []ocitest.Request{{
+		Kind: ocitest.TagsList, Method: "GET", Path: "/v2/team/app/tags/list",
+		Query: url.Values{"n": {"10"}}, Repo: "team/app", Status: 404, ResponseSize: 95,
+	}}
+	fmt.Printf("diff: %q\n", cmp.Diff(want, reg.Requests(), ocitest.IgnoreVolatile()))
+	// Output: diff: ""
+}
+
+// Quirks make the registry answer like a real one; each recorded request
+// names the quirks that changed its answer.
+func ExampleWithQuirks() {
+	reg, err := ocitest.Start(ocitest.WithQuirks(quirks.MaxPageSize(1000)))
+	if err != nil {
+		panic(err)
+	}
+	defer reg.Close()
+	if err := reg.Push("team/app", "v1", ocitest.NewImage()); err != nil {
+		panic(err)
+	}
+	for _, n := range []string{"1000", "10000"} {
+		resp, err := reg.Client().Get(reg.URL() + "/v2/team/app/tags/list?n=" + n)
+		if err != nil {
+			panic(err)
+		}
+		resp.Body.Close()
+		last, _ := reg.LastRequest()
+		fmt.Println(last, last.Quirks)
+	}
+	// Output:
+	// GET /v2/team/app/tags/list?n=1000 -> 200 []
+	// GET /v2/team/app/tags/list?n=10000 -> 405 [ecr-page-limit(1000)]
 }
