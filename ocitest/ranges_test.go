@@ -3,6 +3,8 @@ package ocitest
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -151,6 +153,18 @@ func FuzzParseRange(f *testing.F) {
 				t.Fatalf("range %+v outside content of %d bytes", r, size)
 			}
 		}
+		if parts := strings.Count(header, ",") + 1; len(got) > parts {
+			t.Fatalf("%d ranges from %d parts", len(got), parts)
+		}
+		// The ranges found, written back as a header, read the same.
+		var canon []string
+		for _, r := range got {
+			canon = append(canon, fmt.Sprintf("%d-%d", r.start, r.end))
+		}
+		again, err := parseRange("bytes="+strings.Join(canon, ","), size)
+		if err != nil || !slices.Equal(again, got) {
+			t.Fatalf("ranges %v written back read as %v, %v", got, again, err)
+		}
 	})
 }
 
@@ -165,6 +179,13 @@ func FuzzParseContentRange(f *testing.F) {
 		}
 		if start < 0 || end < start {
 			t.Fatalf("parseContentRange(%q) = %d-%d", header, start, end)
+		}
+		// Both accepted forms of the range found read the same.
+		for _, form := range []string{"%d-%d", "bytes %d-%d/*"} {
+			h := fmt.Sprintf(form, start, end)
+			if s, e, err := parseContentRange(h); err != nil || s != start || e != end {
+				t.Fatalf("parseContentRange(%q) = %d-%d: %q reads as %d-%d, %v", header, start, end, h, s, e, err)
+			}
 		}
 	})
 }
