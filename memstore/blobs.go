@@ -52,35 +52,86 @@ func (s *Store) PutBlob(name string, d digest.Digest, r io.Reader, size int64) (
 		alg = d.Algorithm()
 	}
 	h := alg.Hash()
-	chunks, n, err := readBody(r, h, size, s.cfg.maxBlobSize)
+	if d != "" {
+		if c := s.storedBlob(d); c != nil {
+			return s.repushBlob(name, d, c, r, size)
+		}
+	}
+	chunks, n, err := s.readCharged(r, h, size, s.cfg.maxBlobSize)
 	if err != nil {
 		return BlobInfo{}, err
 	}
 	got := digest.NewDigest(alg, h)
 	if d != "" && got != d {
+		s.release(n)
 		return BlobInfo{}, withDetail(ErrDigestInvalid, map[string]string{"expected": string(d), "computed": string(got)},
 			"content digest %s does not match %s", got, d)
 	}
-	s.linkBlob(name, got, newContent(chunks))
+	if err := s.linkBlob(name, got, newContent(chunks), n); err != nil {
+		return BlobInfo{}, err
+	}
 	return BlobInfo{Digest: got, Size: n}, nil
 }
 
+// storedBlob is the content of blob d if the store holds it in any
+// repository.
+func (s *Store) storedBlob(d digest.Digest) *Content {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if e := s.blobs[d]; e != nil {
+		return e.content
+	}
+	return nil
+}
+
+// repushBlob is PutBlob of a blob the store already holds as c: the body
+// is hashed to check it but not kept, so the push costs no memory.
+func (s *Store) repushBlob(name string, d digest.Digest, c *Content, r io.Reader, size int64) (BlobInfo, error) {
+	h := d.Algorithm().Hash()
+	if _, err := hashBody(r, h, size, s.cfg.maxBlobSize); err != nil {
+		return BlobInfo{}, err
+	}
+	if got := digest.NewDigest(d.Algorithm(), h); got != d {
+		return BlobInfo{}, withDetail(ErrDigestInvalid, map[string]string{"expected": string(d), "computed": string(got)},
+			"content digest %s does not match %s", got, d)
+	}
+	// Nothing is charged: if the blob was deleted meanwhile, linkBlob
+	// charges c to store it again.
+	if err := s.linkBlob(name, d, c, 0); err != nil {
+		return BlobInfo{}, err
+	}
+	return BlobInfo{Digest: d, Size: c.Size()}, nil
+}
+
 // linkBlob stores c under d (unless a blob with that digest already exists,
-// whose bytes are then kept) and links it into repository name.
-func (s *Store) linkBlob(name string, d digest.Digest, c *Content) {
+// whose bytes are then kept) and links it into repository name. charged is
+// how many of c's bytes the caller has charged to the store's budget: the
+// charge is kept for a new blob (topped up to c's size, ErrStoreFull if
+// that does not fit) and returned when the bytes are not kept.
+func (s *Store) linkBlob(name string, d digest.Digest, c *Content, charged int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r := s.repoLocked(name, true)
-	if _, ok := r.blobs[d]; ok {
-		return
+	if r := s.repos[name]; r != nil {
+		if _, ok := r.blobs[d]; ok {
+			s.release(charged)
+			return nil
+		}
 	}
 	e := s.blobs[d]
 	if e == nil {
+		if extra := c.Size() - charged; extra > 0 && !s.tryCharge(extra) {
+			s.release(charged)
+			return s.fullError(extra)
+		}
 		e = &blobEntry{content: c}
 		s.blobs[d] = e
+	} else {
+		s.release(charged)
 	}
+	r := s.repoLocked(name, true)
 	e.links++
 	r.blobs[d] = struct{}{}
+	return nil
 }
 
 // MountBlob links blob d from repository from into repository name. With
@@ -136,6 +187,7 @@ func (s *Store) unlinkLocked(d digest.Digest) {
 		e.links--
 		if e.links <= 0 {
 			delete(s.blobs, d)
+			s.release(e.content.Size())
 		}
 	}
 }

@@ -141,7 +141,7 @@ func readBody(r io.Reader, h hash.Hash, expect, limit int64) ([][]byte, int64, e
 		case err == io.EOF:
 			return chunks, total, nil
 		case err != nil:
-			return nil, 0, errorf(ErrBlobUploadInvalid, "reading body: %v", err)
+			return nil, 0, bodyError(err)
 		}
 		if size < maxChunkSize {
 			size *= 2
@@ -186,7 +186,7 @@ func readKnown(r io.Reader, h hash.Hash, expect int64) ([][]byte, int64, error) 
 		case err == io.EOF:
 			return nil, 0, errorf(ErrSizeInvalid, "body has %d bytes, Content-Length said %d", n, expect)
 		case err != nil:
-			return nil, 0, errorf(ErrBlobUploadInvalid, "reading body: %v", err)
+			return nil, 0, bodyError(err)
 		}
 		chunks = append(chunks, buf)
 	}

@@ -14,4 +14,22 @@
 // without copying earlier ones.
 //
 // Digests use sha256 or sha512.
+//
+// # Resource limits
+//
+// A store serves a client under test, which may misbehave: stream a body
+// that never ends, open sessions in a loop, push more than the machine
+// holds. The defaults are sized for a test process: generous for any real
+// image, small enough that a runaway client gets a clear error instead of
+// taking the test binary down. A refused push stores nothing and leaves
+// any session as it was; n <= 0 removes a limit.
+//
+//	limit                 option               default  error                 HTTP (ocitest)
+//	blob / session size   WithMaxBlobSize      1 GiB    ErrTooLarge           413 SIZE_INVALID
+//	manifest size         WithMaxManifestSize  4 MiB    ErrTooLarge           413 SIZE_INVALID
+//	bytes held in all     WithMaxStoreBytes    4 GiB    ErrStoreFull          413 SIZE_INVALID
+//	open upload sessions  WithMaxUploads       1000     ErrTooManyUploads     429 TOOMANYREQUESTS
+//	session lifetime      WithUploadTTL        none     ErrBlobUploadUnknown  404 BLOB_UPLOAD_UNKNOWN
+//
+// [Store.Usage] reports what the store holds as the limits count it.
 package memstore

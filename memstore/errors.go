@@ -64,6 +64,13 @@ var (
 	ErrTooLarge = &Error{Code: CodeSizeInvalid, Message: "content exceeds the size limit"}
 	// ErrTagInvalid reports a tag that does not match the spec's tag grammar.
 	ErrTagInvalid = &Error{Code: CodeManifestInvalid, Message: "invalid tag"}
+	// ErrStoreFull reports a push that would take the store past its total
+	// byte limit (WithMaxStoreBytes). Nothing is stored. Servers answer 413.
+	ErrStoreFull = &Error{Code: CodeSizeInvalid, Message: "the store is full"}
+	// ErrTooManyUploads reports an upload session refused because the store
+	// already has its limit of open sessions (WithMaxUploads). Sessions
+	// already open are unaffected. Servers answer 429.
+	ErrTooManyUploads = &Error{Code: CodeTooManyRequests, Message: "too many open upload sessions"}
 )
 
 // Error implements the error interface as "CODE: message".

@@ -47,7 +47,8 @@ func IsDigest(ref string) bool { return strings.Contains(ref, ":") }
 // or a digest; a digest must match the content under its algorithm. tags are
 // further tags to point at the manifest (the spec's ?tag= parameters).
 // contentType is the request's Content-Type. The store takes ownership of
-// content. On error nothing changes.
+// content. A manifest new to the repository counts towards the store's
+// byte limit (ErrStoreFull). On error nothing changes.
 func (s *Store) PutManifest(name, ref, contentType string, content []byte, tags ...string) (*Manifest, error) {
 	if err := checkName(name); err != nil {
 		return nil, err
@@ -80,16 +81,23 @@ func (s *Store) PutManifest(name, ref, contentType string, content []byte, tags 
 		return nil, err
 	}
 
+	s.makeRoom(int64(len(content)))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.repos[name]
 	if err := s.checkReferencesLocked(name, r, p); err != nil {
 		return nil, err
 	}
+	var m *Manifest
+	if r != nil {
+		m = r.manifests[canonical]
+	}
+	if m == nil && !s.tryCharge(int64(len(content))) {
+		return nil, s.fullError(int64(len(content)))
+	}
 	if r == nil {
 		r = s.repoLocked(name, true)
 	}
-	m := r.manifests[canonical]
 	if m == nil {
 		m = &Manifest{
 			Digest:       canonical,
@@ -219,6 +227,7 @@ func (s *Store) DeleteManifest(name, ref string) error {
 	for _, d := range m.digests {
 		delete(r.manifests, d)
 	}
+	s.release(int64(len(m.Content)))
 	for _, t := range slices.Clone(r.tagNames) {
 		if r.tags[t] == m {
 			r.deleteTag(t)

@@ -72,8 +72,11 @@ func (s *Store) Snapshot() Snapshot {
 		snap.Repositories[name] = rs
 	}
 	uploads := make([]*upload, 0, len(s.uploads))
+	now := s.cfg.now()
 	for _, u := range s.uploads {
-		uploads = append(uploads, u)
+		if !s.expired(u, now) { // expired sessions are gone, if not yet purged
+			uploads = append(uploads, u)
+		}
 	}
 	s.mu.RUnlock()
 	// Session locks are taken after the store lock is released: a session

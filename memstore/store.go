@@ -3,6 +3,8 @@ package memstore
 import (
 	"sort"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 )
@@ -10,6 +12,20 @@ import (
 // DefaultMaxManifestSize is the manifest size limit the spec asks registries
 // to support at least (4 MiB).
 const DefaultMaxManifestSize = 4 << 20
+
+// Default resource limits, chosen so that a client under test that
+// misbehaves (an endless body, sessions opened in a loop) fails fast with a
+// clear error instead of exhausting the test process's memory. See
+// limits.go.
+const (
+	// DefaultMaxBlobSize is the largest blob or upload session (1 GiB).
+	DefaultMaxBlobSize = 1 << 30
+	// DefaultMaxStoreBytes is the most content the store holds at once
+	// (4 GiB): blobs, manifests and the bytes of open upload sessions.
+	DefaultMaxStoreBytes = 4 << 30
+	// DefaultMaxUploads is the most upload sessions open at once.
+	DefaultMaxUploads = 1000
+)
 
 // Store is an in-memory registry content store. The zero value is not
 // usable; create one with New. All methods are safe for concurrent use.
@@ -21,6 +37,11 @@ type Store struct {
 	repos   map[string]*repo
 	uploads map[string]*upload
 	nextID  uint64
+
+	// used is the number of bytes charged against cfg.maxStoreBytes
+	// (limits.go). It changes atomically so that bodies can be charged as
+	// they stream in without holding mu.
+	used atomic.Int64
 }
 
 // blobEntry is one stored blob and the number of repositories it is linked
@@ -52,6 +73,10 @@ func newRepo() *repo {
 type config struct {
 	maxManifestSize int64
 	maxBlobSize     int64
+	maxStoreBytes   int64
+	maxUploads      int
+	uploadTTL       time.Duration
+	now             func() time.Time
 	requireAll      bool
 }
 
@@ -64,8 +89,10 @@ func WithMaxManifestSize(n int64) Option {
 	return func(c *config) { c.maxManifestSize = n }
 }
 
-// WithMaxBlobSize sets the largest blob accepted, in bytes. The default, 0,
-// means no limit beyond the machine's memory.
+// WithMaxBlobSize sets the largest blob accepted, in bytes, which is also
+// the most an upload session may hold (default DefaultMaxBlobSize, 1 GiB).
+// A body that goes past it, declared or streamed, is cut off with
+// ErrTooLarge and nothing is stored. n <= 0 removes the limit.
 func WithMaxBlobSize(n int64) Option {
 	return func(c *config) { c.maxBlobSize = n }
 }
@@ -84,9 +111,17 @@ func WithRequireReferences() Option {
 
 // New returns an empty store.
 func New(opts ...Option) *Store {
-	cfg := config{maxManifestSize: DefaultMaxManifestSize}
+	cfg := config{
+		maxManifestSize: DefaultMaxManifestSize,
+		maxBlobSize:     DefaultMaxBlobSize,
+		maxStoreBytes:   DefaultMaxStoreBytes,
+		maxUploads:      DefaultMaxUploads,
+	}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if cfg.now == nil {
+		cfg.now = time.Now
 	}
 	return &Store{
 		cfg:     cfg,

@@ -6,6 +6,7 @@ import (
 	"hash"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 )
@@ -30,7 +31,8 @@ type upload struct {
 	alg     digest.Algorithm
 	h       hash.Hash
 	content *Content
-	closed  bool // completed or cancelled
+	closed  bool      // completed, cancelled or expired
+	started time.Time // when it was opened (expiry); never changes
 }
 
 func (u *upload) info() UploadInfo {
@@ -40,7 +42,8 @@ func (u *upload) info() UploadInfo {
 // StartUpload opens an upload session in repository name whose bytes are
 // hashed with alg as they arrive (sha256 when alg is empty). Session ids
 // are UUID-shaped and deterministic per store, so request logs compare
-// across runs.
+// across runs. ErrTooManyUploads if the store has its limit of open
+// sessions (WithMaxUploads).
 func (s *Store) StartUpload(name string, alg digest.Algorithm) (UploadInfo, error) {
 	if err := checkName(name); err != nil {
 		return UploadInfo{}, err
@@ -51,8 +54,17 @@ func (s *Store) StartUpload(name string, alg digest.Algorithm) (UploadInfo, erro
 	if !SupportedAlgorithm(alg) {
 		return UploadInfo{}, errorf(ErrDigestInvalid, "unsupported digest algorithm %q", alg)
 	}
+	limit := s.cfg.maxUploads
+	if limit > 0 && s.uploadCount() >= limit {
+		s.purgeExpired() // expired sessions make room
+	}
+	now := s.cfg.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if limit > 0 && len(s.uploads) >= limit {
+		return UploadInfo{}, withDetail(ErrTooManyUploads, map[string]int{"limit": limit},
+			"%d upload sessions are open, the store's limit: complete or cancel some, or raise memstore.WithMaxUploads", len(s.uploads))
+	}
 	s.nextID++
 	u := &upload{
 		id:      fmt.Sprintf("00000000-0000-4000-8000-%012x", s.nextID),
@@ -60,14 +72,32 @@ func (s *Store) StartUpload(name string, alg digest.Algorithm) (UploadInfo, erro
 		alg:     alg,
 		h:       alg.Hash(),
 		content: &Content{},
+		started: now,
 	}
 	s.uploads[u.id] = u
 	return u.info(), nil
 }
 
+// uploadCount is the number of sessions in the table.
+func (s *Store) uploadCount() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.uploads)
+}
+
+// endUpload marks u ended and drops it from the session table. The caller
+// holds u.mu and has settled what u's bytes are charged as.
+func (s *Store) endUpload(u *upload) {
+	u.closed = true
+	s.mu.Lock()
+	delete(s.uploads, u.id)
+	s.mu.Unlock()
+}
+
 // lockUpload finds session id of repository name and returns it locked.
-// A session that was never issued, belongs to another repository, or has
-// ended is ErrBlobUploadUnknown.
+// A session that was never issued, belongs to another repository, has
+// ended or has expired is ErrBlobUploadUnknown; an expired one is ended
+// here and its bytes freed.
 func (s *Store) lockUpload(name, id string) (*upload, error) {
 	s.mu.RLock()
 	u := s.uploads[id]
@@ -79,6 +109,12 @@ func (s *Store) lockUpload(name, id string) (*upload, error) {
 	if u.closed {
 		u.mu.Unlock()
 		return nil, errorf(ErrBlobUploadUnknown, "upload %q has ended", id)
+	}
+	if s.expired(u, s.cfg.now()) {
+		s.release(u.content.Size())
+		s.endUpload(u)
+		u.mu.Unlock()
+		return nil, errorf(ErrBlobUploadUnknown, "upload %q expired %s after it was opened", id, s.cfg.uploadTTL)
 	}
 	return u, nil
 }
@@ -97,7 +133,9 @@ func (s *Store) Upload(name, id string) (UploadInfo, error) {
 // offset the chunk claims to begin at (-1: wherever the upload ends now);
 // any other offset than the current size is ErrRangeInvalid. size is the
 // chunk's declared length, or -1 when unknown. If reading or checking the
-// chunk fails, the session is left exactly as it was.
+// chunk fails, the session is left exactly as it was. A session may hold
+// at most the blob size limit (ErrTooLarge), and its bytes count towards
+// the store's limit (ErrStoreFull).
 func (s *Store) AppendUpload(name, id string, start int64, r io.Reader, size int64) (UploadInfo, error) {
 	u, err := s.lockUpload(name, id)
 	if err != nil {
@@ -122,20 +160,28 @@ func (s *Store) appendLocked(u *upload, start int64, r io.Reader, size int64) er
 	if s.cfg.maxBlobSize > 0 {
 		limit = s.cfg.maxBlobSize - cur
 		if limit <= 0 {
-			limit = -1 // already full: any byte is too many
+			// Already full: any byte is too many, and none is read past
+			// the first (an endless body must not keep the request going).
+			if size > 0 || size < 0 && readsAny(r) {
+				return errorf(ErrTooLarge, "upload exceeds the limit of %d bytes", s.cfg.maxBlobSize)
+			}
+			return nil
 		}
 	}
 	saved, err := u.h.(encoding.BinaryMarshaler).MarshalBinary()
 	if err != nil {
 		return fmt.Errorf("memstore: saving hash state: %w", err)
 	}
-	chunks, _, err := readBody(r, u.h, size, max(limit, 0))
-	if err == nil && limit < 0 && len(chunks) > 0 {
-		err = errorf(ErrTooLarge, "upload exceeds the limit of %d bytes", s.cfg.maxBlobSize)
-	}
+	// The bytes are charged as they arrive; once appended, the session's
+	// bytes own the charge.
+	chunks, _, err := s.readCharged(r, u.h, size, limit)
 	if err != nil {
 		if uerr := u.h.(encoding.BinaryUnmarshaler).UnmarshalBinary(saved); uerr != nil {
 			return fmt.Errorf("memstore: restoring hash state: %w", uerr)
+		}
+		if e, ok := err.(*Error); ok && e.Kind() == ErrTooLarge && cur > 0 {
+			// The limit readBody saw is what was left; say what the limit is.
+			return errorf(ErrTooLarge, "upload exceeds the limit of %d bytes (the session held %d)", s.cfg.maxBlobSize, cur)
 		}
 		return err
 	}
@@ -143,6 +189,13 @@ func (s *Store) appendLocked(u *upload, start int64, r io.Reader, size int64) er
 		u.content.appendChunk(ch)
 	}
 	return nil
+}
+
+// readsAny reports whether r yields at least one byte, reading at most one.
+func readsAny(r io.Reader) bool {
+	var one [1]byte
+	m, _ := io.ReadFull(r, one[:])
+	return m > 0
 }
 
 // CompleteUpload ends session id, optionally streaming a last chunk from r
@@ -160,7 +213,7 @@ func (s *Store) CompleteUpload(name, id string, d digest.Digest, start int64, r 
 	}
 	defer u.mu.Unlock()
 
-	before := len(u.content.chunks)
+	before, sizeBefore := len(u.content.chunks), u.content.Size()
 	saved, err := u.h.(encoding.BinaryMarshaler).MarshalBinary()
 	if err != nil {
 		return BlobInfo{}, fmt.Errorf("memstore: saving hash state: %w", err)
@@ -172,15 +225,17 @@ func (s *Store) CompleteUpload(name, id string, d digest.Digest, start int64, r 
 	}
 	got := s.uploadDigest(u, d.Algorithm())
 	if got != d {
+		s.release(u.content.Size() - sizeBefore) // the last chunk is dropped
 		u.rollback(before, saved)
 		return BlobInfo{}, withDetail(ErrDigestInvalid, map[string]string{"expected": string(d), "computed": string(got)},
 			"uploaded content digest %s does not match %s", got, d)
 	}
-	u.closed = true
-	s.mu.Lock()
-	delete(s.uploads, u.id)
-	s.mu.Unlock()
-	s.linkBlob(name, d, u.content)
+	s.endUpload(u)
+	// The session's charge passes to the blob (or is returned if the
+	// store already has it), so linking cannot fail.
+	if err := s.linkBlob(name, d, u.content, u.content.Size()); err != nil {
+		return BlobInfo{}, err
+	}
 	return BlobInfo{Digest: d, Size: u.content.Size()}, nil
 }
 
@@ -214,9 +269,7 @@ func (s *Store) CancelUpload(name, id string) error {
 		return err
 	}
 	defer u.mu.Unlock()
-	u.closed = true
-	s.mu.Lock()
-	delete(s.uploads, u.id)
-	s.mu.Unlock()
+	s.release(u.content.Size())
+	s.endUpload(u)
 	return nil
 }

@@ -32,8 +32,13 @@ func statusOf(e *memstore.Error) int {
 		return http.StatusNotFound
 	case memstore.ErrRangeInvalid:
 		return http.StatusRequestedRangeNotSatisfiable
-	case memstore.ErrTooLarge:
+	case memstore.ErrTooLarge, memstore.ErrStoreFull:
 		return http.StatusRequestEntityTooLarge
+	case memstore.ErrTooManyUploads:
+		// The test's own open sessions are the cause, and ending them is the
+		// remedy: a client-side condition (4xx, not 503), the spec's
+		// TOOMANYREQUESTS code, whose status is 429.
+		return http.StatusTooManyRequests
 	case memstore.ErrUnsupported:
 		return http.StatusMethodNotAllowed
 	}
@@ -80,6 +85,15 @@ func writeError(w http.ResponseWriter, err error) {
 	case errors.As(err, &se):
 		status = statusOf(se)
 		entry = errorEntry{Code: se.Code, Message: se.Message, Detail: se.Detail}
+	}
+	if status == http.StatusRequestEntityTooLarge {
+		// Fix: a body refused for its size is mostly unread, and net/http
+		// drains up to 256 KiB of an unread body before it sends the answer
+		// on a connection it keeps: a client that declared a small body
+		// over a small limit and waited for the answer before sending it
+		// never got one. Closing the connection, as RFC 9110 allows for a
+		// 413, sends the answer at once.
+		h.Set("Connection", "close")
 	}
 	body, _ := json.Marshal(errorBody{Errors: []errorEntry{entry}})
 	h.Set("Content-Type", "application/json")

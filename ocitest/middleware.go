@@ -33,7 +33,17 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// One snapshot of the active quirks per request, taken on arrival.
 	c := &call{route: rt, q: quirks.Resolve(reg.Quirks(), rt.Repo)}
 	body := &bodyRecorder{rc: r.Body}
+	// Fix: r is the server's own request, and after the handler net/http
+	// looks at r.Body's type to decide what to do with a body the handler
+	// did not read: its own body type left unread past 256 KiB means
+	// "close the connection"; any other type is drained first. With the
+	// recorder left in place, an error answered before reading (a 413 for
+	// a Content-Length over the limit) was held back until 256 KiB more
+	// arrived, so a client waiting for the answer before sending waited
+	// for ever. The server's body is put back once the handler is done.
+	orig := r.Body
 	r.Body = body
+	defer func() { r.Body = orig }()
 	cw := &captureWriter{ResponseWriter: w}
 
 	defer func() {

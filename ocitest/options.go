@@ -8,6 +8,7 @@ import (
 // config is what the options set.
 type config struct {
 	store          *memstore.Store
+	storeOpts      []memstore.Option
 	logf           func(format string, args ...any)
 	tls            bool
 	addr           string
@@ -25,6 +26,25 @@ type Option func(*config)
 // example one seeded before the server starts or shared by two registries.
 func WithStore(s *memstore.Store) Option {
 	return func(c *config) { c.store = s }
+}
+
+// WithStoreOptions configures the store the registry creates when it is
+// not given one (WithStore), for example its resource limits:
+//
+//	reg := ocitest.New(t, ocitest.WithStoreOptions(
+//		memstore.WithMaxBlobSize(1<<20),
+//		memstore.WithMaxUploads(10),
+//		memstore.WithUploadTTL(time.Minute),
+//	))
+//
+// The store's errors reach clients with the spec's codes: a body over a
+// size limit is 413 SIZE_INVALID, a session over the session limit 429
+// TOOMANYREQUESTS, an expired session 404 BLOB_UPLOAD_UNKNOWN. The
+// registry's clock (WithClock) is the store's clock unless these options
+// set one. Combined with WithStore it is an error: configure that store
+// where it is made.
+func WithStoreOptions(opts ...memstore.Option) Option {
+	return func(c *config) { c.storeOpts = append(c.storeOpts, opts...) }
 }
 
 // WithLogf logs one line per request through logf (t.Logf fits). The
@@ -62,7 +82,9 @@ func WithHostname(hostname string) Option {
 }
 
 // WithClock sets the clock the registry reads time from (request times,
-// and time-driven behaviour such as expiry), e.g. a FakeClock.
+// and time-driven behaviour such as expiry), e.g. a FakeClock. It also
+// drives the store the registry creates (upload session expiry,
+// memstore.WithUploadTTL), but not a store given with WithStore.
 func WithClock(clock Clock) Option {
 	return func(c *config) { c.clock = clock }
 }

@@ -66,8 +66,15 @@ func Start(opts ...Option) (*Registry, error) {
 	for _, o := range opts {
 		o(cfg)
 	}
-	if cfg.store == nil {
-		cfg.store = memstore.New()
+	switch {
+	case cfg.store == nil:
+		var opts []memstore.Option
+		if cfg.clock != nil {
+			opts = append(opts, memstore.WithClock(cfg.clock.Now))
+		}
+		cfg.store = memstore.New(append(opts, cfg.storeOpts...)...)
+	case len(cfg.storeOpts) > 0:
+		return nil, fmt.Errorf("ocitest: WithStoreOptions configures the store the registry creates; with WithStore, configure that store instead")
 	}
 	reg := &Registry{
 		cfg:    cfg,

@@ -147,6 +147,13 @@ func chunkBounds(r *http.Request) (start, size int64, err error) {
 			fmt.Sprintf("malformed Content-Range %q: want <start>-<end>", cr))
 	}
 	size = last - first + 1
+	if size <= 0 {
+		// Fix: a range ending at the largest int64 (0-9223372036854775807)
+		// overflowed to a negative length, which then meant "unknown", and
+		// the chunk was appended as if no range had been given.
+		return 0, 0, newAPIError(http.StatusRequestedRangeNotSatisfiable, memstore.ErrRangeInvalid,
+			fmt.Sprintf("Content-Range %q: the length overflows", cr))
+	}
 	if r.ContentLength >= 0 && r.ContentLength != size {
 		return 0, 0, newAPIError(http.StatusBadRequest, memstore.ErrSizeInvalid,
 			fmt.Sprintf("Content-Range %q covers %d bytes but Content-Length is %d", cr, size, r.ContentLength))
