@@ -86,18 +86,22 @@ func writeError(w http.ResponseWriter, err error) {
 		status = statusOf(se)
 		entry = errorEntry{Code: se.Code, Message: se.Message, Detail: se.Detail}
 	}
-	if status == http.StatusRequestEntityTooLarge {
-		// Fix: a body refused for its size is mostly unread, and net/http
-		// drains up to 256 KiB of an unread body before it sends the answer
-		// on a connection it keeps: a client that declared a small body
-		// over a small limit and waited for the answer before sending it
-		// never got one. Closing the connection, as RFC 9110 allows for a
-		// 413, sends the answer at once.
-		h.Set("Connection", "close")
-	}
+	closeOnTooLarge(h, status)
 	body, _ := json.Marshal(errorBody{Errors: []errorEntry{entry}})
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", itoa(len(body)+1))
 	w.WriteHeader(status)
 	w.Write(append(body, '\n'))
+}
+
+// closeOnTooLarge marks a 413 answer to close the connection. A body
+// refused for its size is mostly unread, and net/http drains up to 256 KiB
+// of an unread body before it answers on a connection it keeps: a client
+// that declared a body over a small limit and waited for the answer before
+// sending it never got one. Closing the connection, as RFC 9110 allows for
+// a 413, sends the answer at once. Every error writer calls it.
+func closeOnTooLarge(h http.Header, status int) {
+	if status == http.StatusRequestEntityTooLarge {
+		h.Set("Connection", "close")
+	}
 }

@@ -31,7 +31,7 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		req.Query = q
 	}
 	// One snapshot of the active quirks per request, taken on arrival.
-	c := &call{route: rt, q: quirks.Resolve(reg.Quirks(), rt.Repo)}
+	c := &call{route: rt, q: quirks.Resolve(reg.quirks.load(), rt.Repo)}
 	body := &bodyRecorder{rc: r.Body}
 	// Fix: r is the server's own request, and after the handler net/http
 	// looks at r.Body's type to decide what to do with a body the handler

@@ -36,6 +36,7 @@ func writeQuirkError(w http.ResponseWriter, r *http.Request, e quirks.ErrorRespo
 	}
 	h.Set("Content-Type", ct)
 	h.Set("Content-Length", itoa(len(e.Body)))
+	closeOnTooLarge(h, e.Status)
 	w.WriteHeader(e.Status)
 	if r.Method != http.MethodHead {
 		w.Write([]byte(e.Body))

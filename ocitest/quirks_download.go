@@ -154,8 +154,8 @@ func closedRange(header string, size int64) (start, end int64, err error) {
 	if start < 0 || end < start {
 		return 0, 0, refuse("We don't understand your Range")
 	}
-	if end+1 > size {
-		return 0, 0, refuse(fmt.Sprintf("range end %d > %d size", end+1, size))
+	if end >= size { // not end+1 > size: end may be the largest int64
+		return 0, 0, refuse(fmt.Sprintf("range end %d > %d size", uint64(end)+1, size))
 	}
 	return start, end, nil
 }

@@ -142,6 +142,7 @@ func TestQuirkRangeHandlingClosedOnly(t *testing.T) {
 		{"bytes=3-", "We don't understand your Range"},
 		{"bytes=-2", "We don't understand your Range"},
 		{"bytes=0-100", "range end 101 "},
+		{"bytes=0-9223372036854775807", "range end 9223372036854775808 "}, // no overflow
 	} {
 		resp := do(t, reg, "GET", path, nil, "Range: "+tc.rng)
 		wantError(t, resp, http.StatusRequestedRangeNotSatisfiable, "BLOB_UNKNOWN")

@@ -287,3 +287,24 @@ func TestSetAndEnableQuirks(t *testing.T) {
 		t.Error("SetQuirks() did not restore the spec")
 	}
 }
+
+// TestEnableQuirksParallelSubtests: subtests that enable quirks on one
+// registry in parallel keep each other's quirks, and each takes out only
+// its own when it ends.
+func TestEnableQuirksParallelSubtests(t *testing.T) {
+	reg := New(t, WithQuirks(quirks.IgnoreLast()))
+	t.Run("group", func(t *testing.T) {
+		for i, q := range []quirks.Quirk{quirks.MaxPageSize(10), quirks.DefaultPageSize(5), quirks.CatalogUnsupported(404)} {
+			t.Run(fmt.Sprint(i), func(t *testing.T) {
+				t.Parallel()
+				reg.EnableQuirks(t, q)
+				if !slices.Contains(quirks.Names(reg.Quirks()), q.String()) {
+					t.Errorf("%s is not active", q)
+				}
+			})
+		}
+	})
+	if got := quirks.Names(reg.Quirks()); !slices.Equal(got, []string{"list-ignore-last"}) {
+		t.Errorf("after the subtests: %v, want only the registry's own quirk", got)
+	}
+}

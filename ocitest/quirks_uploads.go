@@ -237,7 +237,9 @@ func (s *server) uploadContentRange(r *http.Request, c *call) error {
 	case quirks.ContentRangePutAsChunk:
 		if c.Kind == UploadComplete && h != "" {
 			first, last, err := parseContentRange(h)
-			if err == nil && last-first+1 > cr.Value.MaxChunk {
+			// last-first >= MaxChunk, not last-first+1 > MaxChunk: the
+			// sum overflows for last near the largest int64.
+			if err == nil && last-first >= cr.Value.MaxChunk {
 				c.note(cr.By)
 				return uploadError(http.StatusBadRequest, memstore.CodeSizeInvalid,
 					"chunk of %d bytes exceeds the maximum chunk size of %d bytes", last-first+1, cr.Value.MaxChunk)

@@ -43,8 +43,12 @@ func (rc *recorder) add(r Request) {
 	defer rc.mu.Unlock()
 	i, _ := slices.BinarySearchFunc(rc.reqs, r.Seq, func(x Request, seq int) int { return x.Seq - seq })
 	rc.reqs = slices.Insert(rc.reqs, i, r)
-	if over := len(rc.reqs) - rc.max; over > 0 {
-		rc.reqs = slices.Delete(rc.reqs, 0, over)
+	if len(rc.reqs) > rc.max {
+		// Forget the oldest in batches of a tenth of the limit, so a
+		// registry at its limit does not shift the whole record on every
+		// request (a ring would do, but arrival order must stay sorted).
+		keep := rc.max - rc.max/10
+		rc.reqs = slices.Delete(rc.reqs, 0, len(rc.reqs)-keep)
 	}
 	close(rc.changed)
 	rc.changed = make(chan struct{})

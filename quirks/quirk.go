@@ -7,7 +7,9 @@ import (
 )
 
 // Quirk is one real-registry behaviour, ready to switch on. The zero
-// value does nothing. Quirks are immutable values, safe to share.
+// value does nothing. Quirks are values safe for concurrent use; those that
+// count requests (rate limits, every-Nth failures, truncation, lag) keep
+// their count in the value, so make a new one for each registry.
 type Quirk struct {
 	id     string
 	params string
