@@ -3,6 +3,7 @@ package ocitest
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -289,6 +290,11 @@ func TestBadInputHostile(t *testing.T) {
 	}
 	t.Logf("%d hostile requests", len(tests))
 	seen := map[string]bool{}
+	// total is how many requests the registry has recorded so far. A
+	// request is recorded as its handler returns, which can be a moment
+	// after a client that read part of a large answer moves on, so counts
+	// are awaited rather than read.
+	total := len(hoSettle(t, reg, -1))
 	for _, tc := range tests {
 		if seen[tc.name] {
 			t.Fatalf("two rows named %q", tc.name)
@@ -296,7 +302,6 @@ func TestBadInputHostile(t *testing.T) {
 		seen[tc.name] = true
 		t.Run(tc.name, func(t *testing.T) {
 			before := reg.Store().Snapshot()
-			recorded := len(reg.Requests())
 			raw := tc.raw
 			if raw == "" {
 				raw = hoBuild(tc)
@@ -308,7 +313,12 @@ func TestBadInputHostile(t *testing.T) {
 			if resp.Status != tc.status {
 				t.Errorf("status = %d, want %d; body: %.300s", resp.Status, tc.status, resp.Body)
 			}
-			after := len(reg.Requests())
+			recorded := total
+			if !tc.netHTTP {
+				total++
+			}
+			after := len(hoSettle(t, reg, total))
+			total = after
 			switch {
 			case tc.netHTTP && after != recorded:
 				t.Errorf("net/http should have refused this before the handler, but the registry recorded %d requests", after-recorded)
@@ -394,4 +404,27 @@ func hoSend(t testing.TB, reg *Registry, raw string, halfClose bool) response {
 		t.Fatalf("reading the response body: %v", err)
 	}
 	return response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// hoSettle waits (up to 5 s) until the registry has recorded at least n
+// requests (n < 0: whatever is recorded once a short pause passes with no
+// new record) and returns them.
+func hoSettle(t *testing.T, reg *Registry, n int) []Request {
+	t.Helper()
+	if n < 0 {
+		for {
+			before := len(reg.Requests())
+			time.Sleep(20 * time.Millisecond)
+			if reqs := reg.Requests(); len(reqs) == before {
+				return reqs
+			}
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	reqs, err := reg.WaitFor(ctx, Match{}, n)
+	if err != nil {
+		t.Errorf("the registry recorded %d requests, want %d", len(reqs), n)
+	}
+	return reg.Requests()
 }
