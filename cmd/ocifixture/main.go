@@ -57,7 +57,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	opts := []ocitest.Option{ocitest.WithAddr(*addr), ocitest.WithChunkMinLength(*chunkMin), ocitest.WithQuirks(qs...)}
+	opts := []ocitest.Option{
+		ocitest.WithAddr(*addr),
+		ocitest.WithChunkMinLength(*chunkMin),
+		ocitest.WithQuirks(qs...),
+		// A long-running process keeps only the recent request log: each
+		// record may hold up to 64 KiB of request body.
+		ocitest.WithMaxRecorded(1000),
+	}
 	if *useTLS {
 		opts = append(opts, ocitest.WithTLS())
 	}
