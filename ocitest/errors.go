@@ -79,9 +79,7 @@ func writeError(w http.ResponseWriter, err error) {
 	case errors.As(err, &ae):
 		status = ae.Status
 		entry = errorEntry{Code: ae.Err.Code, Message: ae.Err.Message, Detail: ae.Err.Detail}
-		for k, v := range ae.Header {
-			h[k] = v
-		}
+		copyHeader(h, ae.Header)
 	case errors.As(err, &se):
 		status = statusOf(se)
 		entry = errorEntry{Code: se.Code, Message: se.Message, Detail: se.Detail}
@@ -103,5 +101,13 @@ func writeError(w http.ResponseWriter, err error) {
 func closeOnTooLarge(h http.Header, status int) {
 	if status == http.StatusRequestEntityTooLarge {
 		h.Set("Connection", "close")
+	}
+}
+
+// copyHeader sets every field of from in to, replacing earlier values,
+// with canonical names and copied value slices.
+func copyHeader(to, from http.Header) {
+	for k, v := range from {
+		to[http.CanonicalHeaderKey(k)] = append([]string(nil), v...)
 	}
 }

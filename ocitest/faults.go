@@ -150,9 +150,7 @@ func (reg *Registry) ClearFaults() {
 
 // writeFault answers a request with the fault's status, headers and body.
 func writeFault(w http.ResponseWriter, r *http.Request, kind Kind, f *Fault) {
-	for k, v := range f.Header {
-		w.Header()[http.CanonicalHeaderKey(k)] = append([]string(nil), v...)
-	}
+	copyHeader(w.Header(), f.Header)
 	if f.Body != nil {
 		w.Header().Set("Content-Length", itoa(len(f.Body)))
 		w.WriteHeader(f.Status)

@@ -111,9 +111,7 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Fix: Fault.Header is documented as added to the response, but
 		// only error answers (writeFault) got it; a Delay or
 		// TruncateAfter fault dropped it silently.
-		for k, v := range f.Header {
-			cw.Header()[http.CanonicalHeaderKey(k)] = append([]string(nil), v...)
-		}
+		copyHeader(cw.Header(), f.Header)
 	}
 	qw, done := reg.serveQuirks(cw, r, c)
 	if done {
