@@ -13,6 +13,9 @@ type call struct {
 	route
 	q       *quirks.Behavior
 	applied []string
+	// auth is who sent the request and what they may do, when the
+	// registry has authentication on and let the request in.
+	auth *callAuth
 }
 
 // note records that the quirk named by (a Setting's By) changed the answer.

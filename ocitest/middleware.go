@@ -16,6 +16,9 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rt := parseRoute(r.Method, r.URL.Path, r.URL.Query())
 	rt = reg.prefixedRoute(r, rt)
+	if r.URL.Path == tokenPath && reg.auth != nil && reg.auth.mode == authToken && roleOf(r) != cdnHost {
+		rt = route{Kind: Token}
+	}
 	req := Request{
 		Seq:       reg.rec.nextSeq(),
 		Kind:      rt.Kind,
@@ -113,8 +116,15 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// TruncateAfter fault dropped it silently.
 		copyHeader(cw.Header(), f.Header)
 	}
+	if reg.authorize(cw, r, c, &req) {
+		return
+	}
 	qw, done := reg.serveQuirks(cw, r, c)
 	if done {
+		return
+	}
+	if c.Kind == Token {
+		reg.serveToken(qw, r, c, &req)
 		return
 	}
 	reg.server.serveRoute(reg.server.uploadAnswers(qw, r, c), r, c)

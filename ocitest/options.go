@@ -17,6 +17,7 @@ type config struct {
 	clock          Clock
 	maxRecorded    int
 	quirks         []quirks.Quirk
+	auth           *authConfig
 }
 
 // Option configures a Registry.

@@ -88,7 +88,7 @@ func (w *quirkWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // isAPIRoute reports whether the request addressed the distribution API
 // (an endpoint, or a method an endpoint's path does not allow).
-func isAPIRoute(c *call) bool { return c.Kind != Unknown || c.Allow != "" }
+func isAPIRoute(c *call) bool { return (c.Kind != Unknown && c.Kind != Token) || c.Allow != "" }
 
 // ---- api-under-path-prefix ----
 

@@ -69,6 +69,8 @@ func (rc *recorder) snapshot() ([]Request, <-chan struct{}) {
 		r.Body = slices.Clone(r.Body)
 		r.Quirks = slices.Clone(r.Quirks)
 		r.Faults = slices.Clone(r.Faults)
+		r.Scopes = slices.Clone(r.Scopes)
+		r.Granted = slices.Clone(r.Granted)
 		out[i] = r
 	}
 	return out, rc.changed

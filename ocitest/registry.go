@@ -23,7 +23,8 @@ type Registry struct {
 	faults faultSet
 	quirks quirkSet
 	clock  Clock
-	hosts  hostSet // extra listeners of host quirks (hosts.go)
+	hosts  hostSet    // extra listeners of host quirks (hosts.go)
+	auth   *authority // nil without WithBasicAuth or WithTokenAuth
 
 	mu      sync.Mutex // guards srv, addr, closing, tr and cert across Restart
 	srv     *httptest.Server
@@ -87,6 +88,11 @@ func Start(opts ...Option) (*Registry, error) {
 		reg.clock = realClock{}
 	}
 	reg.quirks.store(cfg.quirks)
+	auth, err := newAuthority(cfg.auth, reg.clock)
+	if err != nil {
+		return nil, err
+	}
+	reg.auth = auth
 	reg.server.otherHost = func() (string, error) {
 		h, err := reg.extraHost(otherRegistryHost)
 		if err != nil {

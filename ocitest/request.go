@@ -33,6 +33,19 @@ type Request struct {
 	Status         int
 	ResponseHeader http.Header
 	ResponseSize   int64
+	// User is who the request authenticated as, with WithBasicAuth or
+	// WithTokenAuth: a user name, or Anonymous for a request without
+	// valid credentials (a token request with wrong ones included). It is
+	// empty when authentication is off, and for requests refused before
+	// the auth check (faults).
+	User string
+	// Scopes and Granted are a token request's (Kind Token): the scopes
+	// the client asked for, one per entry as sent (a scope parameter
+	// holding several separated by spaces is split), and the scopes the
+	// token grants, "repository:<name>:<actions>" with the actions the
+	// user may have, same resources merged.
+	Scopes  []string
+	Granted []string
 	// Quirks and Faults name what changed this response, if anything.
 	Quirks []string
 	Faults []string

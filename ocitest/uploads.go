@@ -105,9 +105,14 @@ func (s *server) mountBlob(w http.ResponseWriter, r *http.Request, c *call) erro
 	if from != "" && !memstore.ValidName(from) {
 		return newAPIError(http.StatusBadRequest, memstore.ErrNameInvalid, fmt.Sprintf("invalid source repository name %q", from))
 	}
-	if _, err := s.store.MountBlob(c.Repo, from, d); err == nil {
-		writeBlobCreated(w, c.Repo, d)
-		return nil
+	// With auth on, the client must be allowed to read the source, and a
+	// mount without from (which could find the blob in any repository) is
+	// not done: both open a session instead, as registries do.
+	if c.auth == nil || (from != "" && c.mayPull(from)) {
+		if _, err := s.store.MountBlob(c.Repo, from, d); err == nil {
+			writeBlobCreated(w, c.Repo, d)
+			return nil
+		}
 	}
 	// The session hashes with the mount digest's algorithm: that is the one
 	// the client will finish the upload with.

@@ -26,6 +26,7 @@ type Behavior struct {
 	Referrers ReferrersBehavior
 	Faults    FaultBehavior
 	Lag       LagBehavior
+	Auth      AuthBehavior
 }
 
 // ErrorResponse is an error answer a quirk prescribes: status, the OCI
