@@ -1,0 +1,23 @@
+module github.com/ocifixture/ocifixture/examples
+
+go 1.26.6
+
+require (
+	github.com/google/go-containerregistry v0.22.1
+	github.com/ocifixture/ocifixture v0.0.0
+	github.com/opencontainers/go-digest v1.0.0
+	github.com/opencontainers/image-spec v1.1.1
+)
+
+require (
+	github.com/docker/cli v29.7.2+incompatible // indirect
+	github.com/docker/docker-credential-helpers v0.9.3 // indirect
+	github.com/google/go-cmp v0.7.0 // indirect
+	github.com/klauspost/compress v1.20.3 // indirect
+	github.com/sirupsen/logrus v1.10.2 // indirect
+	golang.org/x/sync v0.24.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+	gotest.tools/v3 v3.5.2 // indirect
+)
+
+replace github.com/ocifixture/ocifixture => ../
