@@ -12,8 +12,8 @@ import (
 // limits, every-Nth failures, lag) starts afresh for every registry that
 // uses it. Behaviours that registries have since fixed are in the
 // <Name>Historic variants, to add on top when a test needs them. The
-// authentication quirks of each registry come with the auth work and are
-// not in these presets yet.
+// authentication quirks in a preset act only on a registry with
+// authentication on (ocitest.WithBasicAuth or ocitest.WithTokenAuth).
 //
 // Later quirks override earlier ones that change the same behaviour, so a
 // preset can be adjusted by appending:
@@ -77,7 +77,8 @@ func Distribution3() []Quirk {
 // mount from an unknown repository, blob GETs redirected to a CDN host that
 // rejects a forwarded Authorization header, no referrers API, 100 tags per
 // page by default in storage order, tags visible a moment after the push,
-// and at most namespace/repository names.
+// at most namespace/repository names, and, with auth on, 401 instead of 404
+// for a missing repository the caller may not push to.
 func DockerHub() []Quirk {
 	return []Quirk{
 		DockerHubRateLimit(RateLimit{Limit: 100, Window: 6 * time.Hour}),
@@ -93,6 +94,7 @@ func DockerHub() []Quirk {
 		UnsortedTags(TagsInsertion),
 		ReadAfterWriteLag(Lag{Tags: 1}),
 		RepoNameRestrictions(RepoNameRules{MaxComponents: 2}),
+		UnknownRepoUnauthorized(http.StatusUnauthorized),
 	}
 }
 
@@ -117,7 +119,9 @@ func DockerHubHistoric() []Quirk {
 // manifests, no catalog (404), blob GETs redirected to another host, GHCR's
 // "1.889377ms" Retry-After, an occasional 502 on uploads (every 50th upload
 // request), manifests visible a moment after the push, strict Accept
-// handling, 100 tags per page by default.
+// handling, 100 tags per page by default; with auth on, challenges that
+// always ask for pull and the Basic password (a personal access token)
+// handed back as the token.
 func GHCR() []Quirk {
 	return []Quirk{
 		NoReferrersAPI(ReferrersNotFound),
@@ -129,6 +133,8 @@ func GHCR() []Quirk {
 		ReadAfterWriteLag(Lag{Manifests: 1}),
 		StrictAccept(),
 		DefaultPageSize(100),
+		NonstandardChallenge(Challenge{ScopeActions: "pull"}),
+		TokenResponseShape(TokenShape{EchoPassword: true}),
 	}
 }
 
@@ -168,7 +174,8 @@ func ECRHistoric() []Quirk { return []Quirk{RequireManifestMediaTypeField()} }
 
 // ECRPublic is public.ecr.aws: an opaque pagination cursor, pages of at
 // most 1000, tag lists with invalid names, no Docker-Content-Digest on GET
-// by tag, repositories that must exist before the first push.
+// by tag, repositories that must exist before the first push; with auth
+// on, the challenge's scope is "aws" whatever the resource.
 func ECRPublic() []Quirk {
 	return []Quirk{
 		OpaqueListCursor(),
@@ -176,21 +183,26 @@ func ECRPublic() []Quirk {
 		InvalidTagEntries(`"-ot-beta-jmx"`),
 		OmitDigestOnTagGet(),
 		NoCreateOnPush(),
+		NonstandardChallenge(Challenge{FixedScope: "aws"}),
 	}
 }
 
 // GAR is Google Artifact Registry (*-docker.pkg.dev): empty blobs refused
-// (400), content visible a moment after the push.
+// (400), content visible a moment after the push; with auth on, the
+// ping's challenge has no service.
 func GAR() []Quirk {
 	return []Quirk{
 		EmptyBlobRejected(EmptyBlobGAR),
 		ReadAfterWriteLag(Lag{Tags: 1, Referrers: 1}),
+		NonstandardChallenge(Challenge{OmitService: true, Calls: CallPing}),
 	}
 }
 
 // Quay is quay.io: an allow-list of config media types, mounts that need
 // from, 50 tags per page by default, schema1 for clients that only accept
-// Docker types.
+// Docker types; with auth on, deletes that need push and token requests
+// asking for delete refused, and 401 instead of 404 for a missing
+// repository with a pull-only token.
 func Quay() []Quirk {
 	return []Quirk{
 		MediaTypeAllowlist(MediaTypeRules{Config: []string{
@@ -202,6 +214,8 @@ func Quay() []Quirk {
 		MountMisbehaviour(MountRequireFrom),
 		DefaultPageSize(50),
 		Schema1Fallback(Schema1DockerOnlyAccept),
+		DeleteScopeQuirks(DeleteScope{Needs: "push", RefuseDeleteInTokenRequest: true}),
+		UnknownRepoUnauthorized(http.StatusUnauthorized),
 	}
 }
 
@@ -217,7 +231,9 @@ func QuayHistoric() []Quirk {
 // ACR is Azure Container Registry: Content-Range in the RFC 9110 bytes form
 // refused, chunked request bodies refused, monolithic uploads over about
 // 20 MB refused, a retried chunk failing the upload, blob GETs redirected
-// to a data endpoint, strict Accept handling.
+// to a data endpoint, strict Accept handling; with auth on, the OAuth2
+// POST to the token endpoint refused (400) and a Basic challenge for
+// credentials that fall short.
 func ACR() []Quirk {
 	return []Quirk{
 		StrictContentRange(ContentRangeRejectBytesUnit, 0),
@@ -226,17 +242,23 @@ func ACR() []Quirk {
 		UploadNotResumable(RetriedChunkFailsACR, 0),
 		RedirectBlobs(BlobRedirect{Status: http.StatusTemporaryRedirect}),
 		StrictAccept(),
+		TokenPOSTUnsupported(http.StatusBadRequest),
+		BasicChallengeAfterBearer(ScopeChallenge{Realm: "Azure Container Registry"}),
 	}
 }
 
 // Harbor is Harbor 2.x: 401 for a mount from a project that does not
 // exist, UNKNOWN instead of MANIFEST_UNKNOWN, a 500 for a manifest whose
-// config is empty.
+// config is empty; with auth on, `Basic realm="harbor"` for credentials
+// that fall short and for the catalog, and tokens (granting nothing) for
+// wrong credentials.
 func Harbor() []Quirk {
 	return []Quirk{
 		MountMisbehaviour(MountUnauthorizedIfSourceMissing),
 		NonstandardErrorCodes(ErrorRewrite{From: "MANIFEST_UNKNOWN", To: "UNKNOWN", Message: "artifact not found"}),
 		EmptyBlobRejected(EmptyConfigHarbor),
+		BasicChallengeAfterBearer(ScopeChallenge{Realm: "harbor", Catalog: true}),
+		TokenForBadCredentials(),
 	}
 }
 
@@ -253,8 +275,9 @@ func HarborHistoric() []Quirk {
 
 // Artifactory is JFrog Artifactory: 403 for a manifest HEAD of missing
 // content, digests listed as tags, the API under a repository path, the
-// blob endpoint answering HEAD for manifests but not GET, and re-uploads of
-// an existing blob refused (deploy without overwrite permission).
+// blob endpoint answering HEAD for manifests but not GET, re-uploads of
+// an existing blob refused (deploy without overwrite permission), and,
+// with auth on, the OAuth2 POST to the token endpoint refused (401).
 func Artifactory() []Quirk {
 	return []Quirk{
 		NotFoundStatus(http.StatusForbidden, MissingRequests{ManifestHead: true}),
@@ -262,15 +285,18 @@ func Artifactory() []Quirk {
 		APIUnderPathPrefix("/artifactory/api/docker/docker-local"),
 		BlobEndpointServesManifests(BlobEndpointHead200Get404),
 		RejectReupload(),
+		TokenPOSTUnsupported(http.StatusUnauthorized),
 	}
 }
 
 // Nexus is Sonatype Nexus 3: null entries in tag lists and OCI indexes
-// refused.
+// refused; with auth on, an upper-case `BASIC realm="Sonatype Nexus
+// Repository Manager"` challenge for credentials that fall short.
 func Nexus() []Quirk {
 	return []Quirk{
 		InvalidTagEntries(`null`),
 		OCITypesUnsupported(ErrorResponse{Status: http.StatusBadRequest}, "application/vnd.oci.image.index.v1+json"),
+		BasicChallengeAfterBearer(ScopeChallenge{Realm: "Sonatype Nexus Repository Manager", Scheme: "BASIC"}),
 	}
 }
 
