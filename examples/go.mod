@@ -7,6 +7,7 @@ require (
 	github.com/ocifixture/ocifixture v0.0.0
 	github.com/opencontainers/go-digest v1.0.0
 	github.com/opencontainers/image-spec v1.1.1
+	oras.land/oras-go/v2 v2.7.0
 )
 
 require (
