@@ -1,6 +1,7 @@
 package ocitest_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -233,4 +234,59 @@ func ExampleWithQuirks() {
 	// Output:
 	// GET /v2/team/app/tags/list?n=1000 -> 200 []
 	// GET /v2/team/app/tags/list?n=10000 -> 405 [ecr-page-limit(1000)]
+}
+
+// The token flow by hand: the challenge, the token request, the retry.
+func ExampleWithTokenAuth() {
+	reg, err := ocitest.Start(ocitest.WithTokenAuth(map[string]string{"alice": "s3cret"},
+		ocitest.Grant{User: "alice", Repos: "team/**", Actions: []ocitest.Action{ocitest.Pull, ocitest.Push}}))
+	if err != nil {
+		panic(err)
+	}
+	defer reg.Close()
+	if err := reg.Push("team/app", "v1", ocitest.NewImage()); err != nil {
+		panic(err)
+	}
+	get := func(url, token string) *http.Response {
+		req, _ := http.NewRequest("GET", url, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := reg.Client().Do(req)
+		if err != nil {
+			panic(err)
+		}
+		return resp
+	}
+
+	resp := get(reg.URL()+"/v2/team/app/manifests/v1", "")
+	resp.Body.Close()
+	challenge := resp.Header.Get("WWW-Authenticate")
+	fmt.Println(resp.StatusCode, strings.Replace(challenge, reg.URL(), "http://HOST", 1))
+
+	// Ask the realm for the scope the challenge named, as alice.
+	req, _ := http.NewRequest("GET", reg.TokenURL()+"?service=ocifixture&scope="+
+		url.QueryEscape("repository:team/app:pull,push,delete"), nil)
+	req.SetBasicAuth("alice", "s3cret")
+	tresp, err := reg.Client().Do(req)
+	if err != nil {
+		panic(err)
+	}
+	var answer struct{ Token string }
+	json.NewDecoder(tresp.Body).Decode(&answer)
+	tresp.Body.Close()
+
+	resp = get(reg.URL()+"/v2/team/app/manifests/v1", answer.Token)
+	resp.Body.Close()
+	fmt.Println(resp.StatusCode)
+	tok, _ := reg.LastRequest()
+	for _, r := range reg.Filter(ocitest.Match{Kind: ocitest.Token}) {
+		fmt.Println(r.User, r.Scopes, "->", r.Granted)
+	}
+	fmt.Println(tok.User)
+	// Output:
+	// 401 Bearer realm="http://HOST/token",service="ocifixture",scope="repository:team/app:pull"
+	// 200
+	// alice [repository:team/app:pull,push,delete] -> [repository:team/app:pull,push]
+	// alice
 }
