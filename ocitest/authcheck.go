@@ -2,7 +2,9 @@ package ocitest
 
 import (
 	"encoding/base64"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/ocifixture/ocifixture/memstore"
@@ -135,8 +137,10 @@ func (reg *Registry) echoedPassword(c *call, token string) (string, bool) {
 	if !ts.On() || !ts.Value.EchoPassword {
 		return "", false
 	}
-	for u, p := range reg.auth.users {
-		if constantTimeEqual(p, token) {
+	// In name order, so that two users with one password resolve the same
+	// way every time.
+	for _, u := range slices.Sorted(maps.Keys(reg.auth.users)) {
+		if constantTimeEqual(reg.auth.users[u], token) {
 			c.note(ts.By)
 			return u, true
 		}
