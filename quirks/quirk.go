@@ -76,15 +76,28 @@ func (q Quirk) appliesTo(repo string) bool {
 // Resolve works out how a request to repository repo behaves under qs (a
 // request without a repository passes ""). Later quirks override earlier
 // ones that set the same thing.
+//
+// The result must not be modified: when no quirk applies (the common case
+// of a registry without quirks) every call returns the same Behavior, the
+// spec's, so that a request costs no allocation for quirks it does not use.
 func Resolve(qs []Quirk, repo string) *Behavior {
-	b := &Behavior{}
+	var b *Behavior
 	for _, q := range qs {
 		if q.appliesTo(repo) {
+			if b == nil {
+				b = &Behavior{}
+			}
 			q.apply(b, q.String())
 		}
 	}
+	if b == nil {
+		return &specBehavior
+	}
 	return b
 }
+
+// specBehavior is the Behavior of a request no quirk applies to.
+var specBehavior Behavior
 
 // Names lists the quirks' String forms, for logs and messages.
 func Names(qs []Quirk) []string {
