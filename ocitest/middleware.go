@@ -35,7 +35,7 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// One snapshot of the active quirks per request, taken on arrival.
 	c := &call{route: rt, q: quirks.Resolve(reg.quirks.load(), rt.Repo)}
-	body := &bodyRecorder{rc: r.Body}
+	body := newBodyRecorder(r, rt.Kind)
 	// Fix: r is the server's own request, and after the handler net/http
 	// looks at r.Body's type to decide what to do with a body the handler
 	// did not read: its own body type left unread past 256 KiB means
@@ -66,7 +66,7 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		req.BodySize, req.Body = body.n, body.captured
 		req.Quirks = c.applied
 		req.Duration = time.Since(start)
-		reg.rec.add(req)
+		reg.rec.add(&req)
 		if reg.cfg.logf != nil {
 			reg.cfg.logf("ocitest: %s (%s)", req, req.Duration.Round(time.Microsecond))
 		}
@@ -169,17 +169,37 @@ func (w *captureWriter) completed() bool { return w.status != 0 }
 func (w *captureWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // bodyRecorder counts the request body bytes the handler reads and keeps
-// the first MaxCapturedBody of them.
+// the first MaxCapturedBody of them, except for blob content (see
+// Request.Body), which it only counts.
 type bodyRecorder struct {
 	rc       io.ReadCloser
 	n        int64
+	limit    int   // bytes to keep: MaxCapturedBody, or 0 for blob content
+	size     int64 // the declared length, -1 if unknown
 	captured []byte
+}
+
+func newBodyRecorder(r *http.Request, k Kind) *bodyRecorder {
+	b := &bodyRecorder{rc: r.Body, limit: MaxCapturedBody, size: r.ContentLength}
+	if blobContent(k) {
+		b.limit = 0
+	}
+	return b
+}
+
+// blobContent reports whether requests of kind k carry blob bytes.
+func blobContent(k Kind) bool {
+	return k == UploadMonolithic || k == UploadChunk || k == UploadComplete
 }
 
 func (b *bodyRecorder) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	if n > 0 {
-		if room := MaxCapturedBody - len(b.captured); room > 0 {
+		if room := b.limit - len(b.captured); room > 0 {
+			if b.captured == nil && b.size > 0 {
+				// A declared length: one buffer of the size kept.
+				b.captured = make([]byte, 0, min(b.size, int64(b.limit)))
+			}
 			b.captured = append(b.captured, p[:min(n, room)]...)
 		}
 		b.n += int64(n)

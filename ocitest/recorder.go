@@ -14,11 +14,17 @@ const DefaultMaxRecorded = 100_000
 
 // recorder keeps the requests a registry served.
 type recorder struct {
-	mu      sync.Mutex
-	max     int
-	seq     int
-	reqs    []Request
-	changed chan struct{} // closed and replaced on every new request
+	mu  sync.Mutex
+	max int
+	seq int
+	// reqs are the finished requests in Seq order. They are held by
+	// pointer: a record is written once, and the slice that orders them
+	// then grows and is trimmed by moving pointers, not whole records.
+	reqs []*Request
+	// changed is closed on the next new request if someone is waiting
+	// (watched); a registry nobody waits on makes no channel per request.
+	changed chan struct{}
+	watched bool
 }
 
 func newRecorder(max int) *recorder {
@@ -37,12 +43,16 @@ func (rc *recorder) nextSeq() int {
 }
 
 // add stores a finished request, keeping them in Seq order, and wakes
-// waiters.
-func (rc *recorder) add(r Request) {
+// waiters. The recorder takes r over: the caller must not change it.
+func (rc *recorder) add(r *Request) {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
-	i, _ := slices.BinarySearchFunc(rc.reqs, r.Seq, func(x Request, seq int) int { return x.Seq - seq })
-	rc.reqs = slices.Insert(rc.reqs, i, r)
+	if n := len(rc.reqs); n == 0 || rc.reqs[n-1].Seq < r.Seq {
+		rc.reqs = append(rc.reqs, r) // the usual case: requests end in order
+	} else {
+		i, _ := slices.BinarySearchFunc(rc.reqs, r.Seq, func(x *Request, seq int) int { return x.Seq - seq })
+		rc.reqs = slices.Insert(rc.reqs, i, r)
+	}
 	if len(rc.reqs) > rc.max {
 		// Forget the oldest in batches of a tenth of the limit, so a
 		// registry at its limit does not shift the whole record on every
@@ -50,17 +60,22 @@ func (rc *recorder) add(r Request) {
 		keep := rc.max - rc.max/10
 		rc.reqs = slices.Delete(rc.reqs, 0, len(rc.reqs)-keep)
 	}
-	close(rc.changed)
-	rc.changed = make(chan struct{})
+	if rc.watched {
+		close(rc.changed)
+		rc.changed = make(chan struct{})
+		rc.watched = false
+	}
 }
 
 // snapshot returns deep copies of the recorded requests, so callers may
-// change what they get without touching the record.
+// change what they get without touching the record, and a channel closed
+// when the next request is recorded.
 func (rc *recorder) snapshot() ([]Request, <-chan struct{}) {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	out := make([]Request, len(rc.reqs))
-	for i, r := range rc.reqs {
+	for i, p := range rc.reqs {
+		r := *p
 		r.Header = r.Header.Clone()
 		r.ResponseHeader = r.ResponseHeader.Clone()
 		if r.Query != nil {
@@ -73,6 +88,7 @@ func (rc *recorder) snapshot() ([]Request, <-chan struct{}) {
 		r.Granted = slices.Clone(r.Granted)
 		out[i] = r
 	}
+	rc.watched = true
 	return out, rc.changed
 }
 

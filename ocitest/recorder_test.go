@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -62,14 +64,14 @@ func TestRecordEveryKind(t *testing.T) {
 			respHeader: map[string]string{"Docker-Distribution-API-Version": "registry/2.0", "Content-Type": "application/json"}},
 		{method: "POST", path: "/v2/team/app/blobs/uploads/?digest=" + string(cfgD), body: img.Config,
 			want: Request{Kind: UploadMonolithic, Repo: "team/app", Query: url.Values{"digest": {string(cfgD)}},
-				BodySize: int64(len(img.Config)), Body: img.Config, Status: 201},
+				BodySize: int64(len(img.Config)), Status: 201}, // blob content is counted, not kept
 			respHeader: map[string]string{"Docker-Content-Digest": string(cfgD), "Location": "/v2/team/app/blobs/" + string(cfgD)}},
 		{method: "POST", path: "/v2/team/app/blobs/uploads/",
 			want:       Request{Kind: UploadStart, Repo: "team/app", Status: 202},
 			respHeader: map[string]string{"Location": "/v2/team/app/blobs/uploads/" + id1, "Docker-Upload-UUID": id1, "Range": "0-0"}},
 		{method: "PATCH", path: "/v2/team/app/blobs/uploads/" + id1, body: img.Layer, header: []string{"Content-Type: application/octet-stream"},
 			want: Request{Kind: UploadChunk, Repo: "team/app", UploadID: id1,
-				BodySize: int64(len(img.Layer)), Body: img.Layer, Status: 202},
+				BodySize: int64(len(img.Layer)), Status: 202},
 			respHeader: map[string]string{"Range": "0-" + strconv.Itoa(len(img.Layer)-1)}},
 		{method: "GET", path: "/v2/team/app/blobs/uploads/" + id1,
 			want:       Request{Kind: UploadStatus, Repo: "team/app", UploadID: id1, Status: 204},
@@ -181,9 +183,9 @@ func TestRecordEveryKind(t *testing.T) {
 	}
 }
 
-// TestRecordBodyCapped pushes a 200 KiB blob: the whole size is counted,
-// only MaxCapturedBody bytes are kept; pulling it back records the size
-// sent.
+// TestRecordBodyCapped pushes a 200 KiB blob: the whole size is counted
+// but blob content is not kept; a 200 KiB manifest body keeps its first
+// MaxCapturedBody bytes; pulling the blob back records the size sent.
 func TestRecordBodyCapped(t *testing.T) {
 	reg := New(t)
 	blob := bytes.Repeat([]byte("0123456789abcdef"), 200<<10/16)
@@ -192,12 +194,21 @@ func TestRecordBodyCapped(t *testing.T) {
 	}
 	d := pushBlob(t, reg, "big", blob)
 	put, _ := reg.LastRequest()
-	if put.Kind != UploadMonolithic || put.BodySize != 200<<10 {
-		t.Errorf("push recorded as %v with BodySize %d, want UploadMonolithic with %d", put.Kind, put.BodySize, 200<<10)
+	if put.Kind != UploadMonolithic || put.BodySize != 200<<10 || put.Body != nil {
+		t.Errorf("push recorded as %v with BodySize %d and %d bytes of Body, want UploadMonolithic with %d and none",
+			put.Kind, put.BodySize, len(put.Body), 200<<10)
 	}
-	if len(put.Body) != MaxCapturedBody || !bytes.Equal(put.Body, blob[:MaxCapturedBody]) {
+
+	// Not blob content: kept up to MaxCapturedBody (the manifest is
+	// refused, but its body was read).
+	do(t, reg, "PUT", "/v2/big/manifests/v1", blob, "Content-Type: application/vnd.oci.image.manifest.v1+json")
+	mput, _ := reg.LastRequest()
+	if mput.Kind != ManifestPut || mput.BodySize != 200<<10 {
+		t.Errorf("manifest push recorded as %v with BodySize %d, want ManifestPut with %d", mput.Kind, mput.BodySize, 200<<10)
+	}
+	if len(mput.Body) != MaxCapturedBody || !bytes.Equal(mput.Body, blob[:MaxCapturedBody]) {
 		t.Errorf("captured body has %d bytes (equal to the first bytes sent: %v), want the first %d",
-			len(put.Body), bytes.Equal(put.Body, blob[:min(len(put.Body), len(blob))]), MaxCapturedBody)
+			len(mput.Body), bytes.Equal(mput.Body, blob[:min(len(mput.Body), len(blob))]), MaxCapturedBody)
 	}
 
 	resp := do(t, reg, "GET", "/v2/big/blobs/"+string(d), nil)
@@ -571,5 +582,54 @@ func TestRecordWithLogfLine(t *testing.T) {
 	defer mu.Unlock()
 	if len(logged) != 1 || !strings.HasPrefix(logged[0], "ocitest: GET /v2/ -> 200 (") {
 		t.Errorf("logged %q, want one line for GET /v2/ -> 200", logged)
+	}
+}
+
+// TestRecordBlobPushAllocation: recording a blob push costs no allocation
+// in proportion to the blob (its bytes are stored once, by the store),
+// for a monolithic push and for chunks.
+func TestRecordBlobPushAllocation(t *testing.T) {
+	reg := New(t)
+	h := reg.Handler()
+	blob := bytes.Repeat([]byte("ocifixture-bench"), 1<<20/16)
+	d := digest.FromBytes(blob)
+	serve := func(method, target string, body []byte) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, target, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/octet-stream")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	var before, after runtime.MemStats
+	// Warm up what is pooled (the name check's regexp state) first.
+	warm := []byte("warm-up")
+	serve("POST", "/v2/alloc/blobs/uploads/?digest="+string(digest.FromBytes(warm)), warm)
+	runtime.ReadMemStats(&before)
+	if rec := serve("POST", "/v2/alloc/blobs/uploads/?digest="+string(d), blob); rec.Code != http.StatusCreated {
+		t.Fatalf("push: %d %s", rec.Code, rec.Body)
+	}
+	runtime.ReadMemStats(&after)
+	// The store's copy is the blob's size; everything else is per request.
+	if extra := int64(after.TotalAlloc-before.TotalAlloc) - int64(len(blob)); extra > 32<<10 {
+		t.Errorf("a 1 MiB push allocated %d bytes beyond the stored copy", extra)
+	}
+	if r, _ := reg.LastRequest(); r.BodySize != int64(len(blob)) || r.Body != nil {
+		t.Errorf("push recorded BodySize %d and %d bytes of Body, want %d and none", r.BodySize, len(r.Body), len(blob))
+	}
+
+	rec := serve("POST", "/v2/alloc/blobs/uploads/", nil)
+	loc := rec.Header().Get("Location")
+	chunk := blob[:256<<10]
+	runtime.ReadMemStats(&before)
+	req := httptest.NewRequest("PATCH", loc, bytes.NewReader(chunk))
+	req.Header.Set("Content-Range", fmt.Sprintf("0-%d", len(chunk)-1))
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusAccepted {
+		t.Fatalf("chunk: %d %s", rec.Code, rec.Body)
+	}
+	runtime.ReadMemStats(&after)
+	if extra := int64(after.TotalAlloc-before.TotalAlloc) - int64(len(chunk)); extra > 32<<10 {
+		t.Errorf("a 256 KiB chunk allocated %d bytes beyond the stored copy", extra)
 	}
 }

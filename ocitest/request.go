@@ -25,7 +25,11 @@ type Request struct {
 	UploadID  string
 	Header    http.Header
 	// BodySize is the number of request body bytes the registry read; Body
-	// holds the first MaxCapturedBody of them.
+	// holds the first MaxCapturedBody of them, except for blob content:
+	// the body of an UploadMonolithic, UploadChunk or UploadComplete is
+	// counted but not kept (Body is nil). A client's layers are in the
+	// store once pushed (Registry.Store), and a copy in every record would
+	// make each push cost memory in proportion to the blob.
 	BodySize int64
 	Body     []byte
 	// Status, ResponseHeader and ResponseSize describe the answer. A
@@ -56,7 +60,8 @@ type Request struct {
 }
 
 // MaxCapturedBody is how many bytes of each request body are kept in
-// Request.Body; the rest is counted but not stored.
+// Request.Body (blob content is not kept); the rest is counted but not
+// stored.
 const MaxCapturedBody = 64 << 10
 
 // String is the request's one-line summary, e.g.
