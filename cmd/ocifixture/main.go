@@ -8,6 +8,29 @@
 //
 // It prints the address it listens on and stops cleanly on SIGINT or
 // SIGTERM. Content lives in memory and is gone when it stops.
+//
+// # Authentication
+//
+// -auth basic protects the registry with HTTP Basic authentication, -auth
+// token with the Docker/OCI bearer-token flow (the token endpoint is
+// /token on the registry's own address; see ocitest.WithTokenAuth):
+//
+//	go run ./cmd/ocifixture -auth token -users alice:s3cret,bob:hunter2 \
+//	    -grant 'alice=team/**:pull,push,delete' -grant 'alice=:catalog' \
+//	    -grant 'bob=team/*:pull' -grant '<anonymous>=public/*:pull'
+//
+// Users come from -users (comma-separated user:password pairs) and
+// -users-file (one user:password a line, the password being the rest of the
+// line, so it may hold commas, colons and #; lines starting with # are
+// comments). Each -grant user=pattern:actions allows user (a name,
+// <anonymous> for requests without credentials, or * for every user) the
+// actions (pull, push, delete, catalog, or * for all) on the repositories
+// the pattern matches: a path.Match pattern ("team/*"), "team/**" for
+// everything below team/, "**" or empty for every repository. -grants-file
+// reads grants one a line. Without grants every user may do everything and
+// anonymous nothing. Uploads and manifest PUTs need pull and push. With
+// -auth token, -token-ttl sets how long tokens last (default 5m) and
+// -token-service the service name (default ocifixture).
 package main
 
 import (
@@ -43,6 +66,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	chunkMin := fs.Int64("chunk-min-length", 0, "announce this OCI-Chunk-Min-Length on upload POSTs (0: none)")
 	quirkNames := fs.String("quirks", "", "comma-separated presets and quirk ids to behave like a real registry, e.g. ecr or no-referrers-api,ecr-page-limit")
 	listQuirks := fs.Bool("list-quirks", false, "list the presets and quirk ids -quirks accepts, and exit")
+	var auth authFlags
+	auth.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -57,6 +82,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	authOpts, authDesc, err := auth.options()
+	if err != nil {
+		return err
+	}
 	opts := []ocitest.Option{
 		ocitest.WithAddr(*addr),
 		ocitest.WithChunkMinLength(*chunkMin),
@@ -65,6 +94,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		// record may hold up to 64 KiB of request body.
 		ocitest.WithMaxRecorded(1000),
 	}
+	opts = append(opts, authOpts...)
 	if *useTLS {
 		opts = append(opts, ocitest.WithTLS())
 	}
@@ -80,6 +110,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "ocifixture: serving the OCI distribution API at %s\n", reg.URL())
 	if len(qs) > 0 {
 		fmt.Fprintf(stdout, "ocifixture: quirks: %s\n", strings.Join(quirks.Names(qs), ", "))
+	}
+	if authDesc != "" {
+		fmt.Fprintf(stdout, "ocifixture: auth: %s\n", authDesc)
+	}
+	if u := reg.TokenURL(); u != "" {
+		fmt.Fprintf(stdout, "ocifixture: token endpoint at %s\n", u)
 	}
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
