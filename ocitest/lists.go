@@ -43,7 +43,11 @@ func writeJSON(w http.ResponseWriter, r *http.Request, contentType string, v any
 	if err != nil {
 		return fmt.Errorf("ocitest: encoding response: %w", err)
 	}
-	body = append(body, '\n')
+	return writeEncoded(w, r, contentType, append(body, '\n'))
+}
+
+// writeEncoded writes body, JSON already encoded, as a 200 response.
+func writeEncoded(w http.ResponseWriter, r *http.Request, contentType string, body []byte) error {
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
@@ -173,6 +177,11 @@ func pageOf(list []string, last string, n int) ([]string, bool) {
 // not tags.
 func (s *server) writeTagList(w http.ResponseWriter, r *http.Request, c *call, tags []string) error {
 	lq := c.q.List
+	if !lq.InvalidTagEntries.On() && !lq.EmptyTagList.On() {
+		if body, ok := appendTagList(nil, c.Repo, tags); ok {
+			return writeEncoded(w, r, "application/json", body)
+		}
+	}
 	entries := make([]json.RawMessage, 0, len(tags))
 	for _, t := range tags {
 		b, _ := json.Marshal(t)
@@ -199,6 +208,49 @@ func (s *server) writeTagList(w http.ResponseWriter, r *http.Request, c *call, t
 		}
 	}
 	return writeJSON(w, r, "application/json", body)
+}
+
+// appendTagList appends {"name":repo,"tags":[...]} and a newline to buf,
+// byte for byte what encoding/json makes of it, without reflection or an
+// allocation per tag. Names and tags that would need escaping (which the
+// name and tag grammars rule out) are left to encoding/json: ok is false.
+func appendTagList(buf []byte, repo string, tags []string) (_ []byte, ok bool) {
+	n := len(`{"name":"","tags":[]}`+"\n") + len(repo)
+	for _, t := range tags {
+		n += len(t) + 3
+	}
+	buf = slices.Grow(buf, n)
+	buf = append(buf, `{"name":"`...)
+	if !plainJSON(repo) {
+		return nil, false
+	}
+	buf = append(buf, repo...)
+	buf = append(buf, `","tags":[`...)
+	for i, t := range tags {
+		if !plainJSON(t) {
+			return nil, false
+		}
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, '"')
+		buf = append(buf, t...)
+		buf = append(buf, '"')
+	}
+	return append(buf, "]}\n"...), true
+}
+
+// plainJSON reports whether s is written in a JSON string as it is: no
+// quote, backslash, control or non-ASCII byte, and none of the <, > and &
+// that encoding/json escapes.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20, c >= 0x80, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		}
+	}
+	return true
 }
 
 // hasNoTags reports whether repo exists but has no tag at all.

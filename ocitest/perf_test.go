@@ -2,8 +2,11 @@ package ocitest
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
@@ -69,4 +72,64 @@ func allocatedPerRun(runs int, f func()) uint64 {
 	}
 	runtime.ReadMemStats(&after)
 	return (after.TotalAlloc - before.TotalAlloc) / uint64(runs)
+}
+
+// TestTagListEncoding: the tag list written without encoding/json is
+// byte for byte what encoding/json writes, and anything needing escapes
+// goes to encoding/json.
+func TestTagListEncoding(t *testing.T) {
+	for _, tt := range []struct {
+		repo string
+		tags []string
+		ok   bool
+	}{
+		{"app", []string{}, true},
+		{"team/app", []string{"v1"}, true},
+		{"a/b-c_d.e", []string{"1.0", "latest", "V_2-rc.1", strings.Repeat("x", 128)}, true},
+		{"app", []string{"a<b"}, false},
+		{"app", []string{`q"`}, false},
+		{"app", []string{"é"}, false},
+		{"a&b", []string{"v1"}, false},
+	} {
+		got, ok := appendTagList([]byte("prefix"), tt.repo, tt.tags)
+		if ok != tt.ok {
+			t.Errorf("appendTagList(%q, %q): ok %v, want %v", tt.repo, tt.tags, ok, tt.ok)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		want, _ := json.Marshal(map[string]any{"name": tt.repo, "tags": tt.tags})
+		if string(got) != "prefix"+string(want)+"\n" {
+			t.Errorf("appendTagList(%q, %q) = %s, want prefix%s", tt.repo, tt.tags, got, want)
+		}
+	}
+}
+
+// TestTagsPageCost: a page of a 100,000-tag repository costs the page,
+// not the repository: a few allocations, none per tag of the repository.
+func TestTagsPageCost(t *testing.T) {
+	reg := New(t)
+	img := NewImage()
+	reg.PushImage(t, "perf/tags", "t000000", img)
+	tags := make([]string, 100_000)
+	for i := range tags {
+		tags[i] = fmt.Sprintf("t%06d", i)
+	}
+	if _, err := reg.Store().PutManifest("perf/tags", tags[0], img.Descriptor().MediaType, img.Bytes(), tags[1:]...); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", "/v2/perf/tags/tags/list?n=100&last=t050000", nil)
+	var w *discardWriter
+	page := func() {
+		w = &discardWriter{h: http.Header{}}
+		reg.ServeHTTP(w, req)
+	}
+	page()
+	if w.status != http.StatusOK || w.n != int64(len(`{"name":"perf/tags","tags":[]}`)+1+100*10-1) {
+		t.Fatalf("GET page: status %d, %d bytes", w.status, w.n)
+	}
+	if perPage := allocatedPerRun(20, page); perPage > 16<<10 {
+		t.Errorf("a page of 100 tags allocated %d bytes, want a few KiB", perPage)
+	}
 }
