@@ -26,6 +26,9 @@ type Manifest struct {
 	Annotations  map[string]string
 
 	digests []digest.Digest // every key the manifest is stored under
+	// descJSON is Descriptor() as encoding/json writes it, for manifests
+	// with a subject: the referrers index is put together from these.
+	descJSON []byte
 }
 
 // Descriptor describes m as the referrers API lists it.
@@ -112,7 +115,9 @@ func (s *Store) PutManifest(name, ref, contentType string, content []byte, tags 
 			r.manifests[d] = m
 		}
 		if m.Subject != nil {
+			m.descJSON = descriptorJSON(m)
 			r.referrers[m.Subject.Digest] = append(r.referrers[m.Subject.Digest], m)
+			s.forgetReferrersIndex(r, m.Subject.Digest)
 		}
 	}
 	for _, t := range tags {
@@ -234,6 +239,7 @@ func (s *Store) DeleteManifest(name, ref string) error {
 		}
 	}
 	if m.Subject != nil {
+		s.forgetReferrersIndex(r, m.Subject.Digest)
 		list := slices.DeleteFunc(r.referrers[m.Subject.Digest], func(x *Manifest) bool { return x == m })
 		if len(list) == 0 {
 			delete(r.referrers, m.Subject.Digest)

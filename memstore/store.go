@@ -33,6 +33,7 @@ type Store struct {
 	cfg config
 
 	mu      sync.RWMutex
+	indexMu sync.Mutex // guards every repo's referrersIndex (referrers.go)
 	blobs   map[digest.Digest]*blobEntry
 	repos   map[string]*repo
 	uploads map[string]*upload
@@ -59,6 +60,10 @@ type repo struct {
 	tagNames  []string // sorted; kept in step with tags for cheap pagination
 	tagOrder  []string // in the order tags were first pushed (what storage-ordered registries list)
 	referrers map[digest.Digest][]*Manifest
+	// referrersIndex caches the encoded referrers index of a subject
+	// (referrers.go), guarded by Store.indexMu; it is dropped when the
+	// subject's referrers change.
+	referrersIndex map[digest.Digest][]byte
 }
 
 func newRepo() *repo {

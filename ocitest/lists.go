@@ -279,6 +279,8 @@ func (s *server) catalog(w http.ResponseWriter, r *http.Request, c *call) error 
 	return writeJSON(w, r, "application/json", catalogList{Repositories: repos})
 }
 
+var newline = []byte{'\n'}
+
 // listReferrers serves the referrers of a digest (end-12) as an image
 // index, filtered by artifactType when asked (with OCI-Filters-Applied).
 // A subject with no referrers, even in a repository that does not exist,
@@ -293,11 +295,26 @@ func (s *server) listReferrers(w http.ResponseWriter, r *http.Request, c *call) 
 	}
 	artifactType := r.URL.Query().Get("artifactType")
 	filter, announce := referrersFilter(c, artifactType)
-	descs := s.store.Referrers(c.Repo, d, filter)
-	descs = s.lagReferrers(c, d, descs)
 	if announce {
 		w.Header().Set("OCI-Filters-Applied", "artifactType")
 	}
+	rq := c.q.Referrers
+	if lag := c.q.Lag.Lag; !rq.Paging.On() && !rq.Shape.On() && (!lag.On() || lag.Value.Referrers <= 0) {
+		// No quirk changes the list: the store's encoded index, kept
+		// until the subject's referrers change, is the answer.
+		index := s.store.ReferrersIndex(c.Repo, d, filter)
+		h := w.Header()
+		h.Set("Content-Type", ocispec.MediaTypeImageIndex)
+		h.Set("Content-Length", strconv.Itoa(len(index)+1))
+		w.WriteHeader(http.StatusOK)
+		if r.Method != http.MethodHead {
+			w.Write(index)
+			w.Write(newline)
+		}
+		return nil
+	}
+	descs := s.store.Referrers(c.Repo, d, filter)
+	descs = s.lagReferrers(c, d, descs)
 	descs = pageReferrers(w, r, c, descs)
 	if done, err := writeOddReferrers(w, r, c, descs); done {
 		return err

@@ -589,6 +589,9 @@ func TestRecordWithLogfLine(t *testing.T) {
 // in proportion to the blob (its bytes are stored once, by the store),
 // for a monolithic push and for chunks.
 func TestRecordBlobPushAllocation(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates on its own")
+	}
 	reg := New(t)
 	h := reg.Handler()
 	blob := bytes.Repeat([]byte("ocifixture-bench"), 1<<20/16)

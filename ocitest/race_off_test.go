@@ -1,0 +1,5 @@
+//go:build !race
+
+package ocitest
+
+const raceEnabled = false
