@@ -22,6 +22,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -598,4 +599,38 @@ func TestTokenExpiryBoundary(t *testing.T) {
 	resp := do(t, reg, "GET", "/v2/team/app/tags/list", nil, bearerHeader(tok))
 	wantError(t, resp, http.StatusUnauthorized, memstore.CodeUnauthorized)
 	wantHeader(t, resp, "WWW-Authenticate", `Bearer realm="`+reg.URL()+`/token",service="ocifixture",scope="repository:team/app:pull",error="invalid_token"`)
+}
+
+// TestTokenHasOneSpelling: a token altered in any way is refused, even
+// where lenient base64 decoding would read the same bytes (the spare bits
+// of the last character, newlines). Found while writing FuzzAuthorization:
+// the signature was decoded leniently, so four strings passed as one token.
+func TestTokenHasOneSpelling(t *testing.T) {
+	reg := New(t, WithTokenAuth(mxUsers, mxGrants...))
+	reg.PushImage(t, "team/app", "v1", mxSeeded["team/app"].img)
+	tok := reg.IssueToken(t, "alice", "repository:team/app:pull")
+	get := func(token string) int {
+		t.Helper()
+		rec := httptest.NewRecorder()
+		r := httptest.NewRequest("GET", "/v2/team/app/tags/list", nil)
+		r.Header.Set("Authorization", "Bearer "+token)
+		reg.Handler().ServeHTTP(rec, r)
+		return rec.Code
+	}
+	if got := get(tok); got != http.StatusOK {
+		t.Fatalf("the token itself: %d", got)
+	}
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	head, last := tok[:len(tok)-1], strings.IndexByte(alphabet, tok[len(tok)-1])
+	var spellings []string
+	for k := 1; k < 4; k++ { // the same 6 bits but for the 2 spare ones
+		spellings = append(spellings, head+string(alphabet[last&^3|(last+k)&3]))
+	}
+	dot := strings.LastIndexByte(tok, '.')
+	spellings = append(spellings, tok[:dot+5]+"\n"+tok[dot+5:], tok[:dot+5]+"\r"+tok[dot+5:], tok+"=", tok[:10]+"\n"+tok[10:])
+	for _, s := range spellings {
+		if got := get(s); got != http.StatusUnauthorized {
+			t.Errorf("token spelled %q: %d, want 401", s[dot-3:], got)
+		}
+	}
 }

@@ -50,6 +50,15 @@ var tokenHeader = base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS256","t
 
 var tokenSeq atomic.Int64
 
+// tokenEncoding decodes a token's parts: base64url without padding (RFC
+// 7515), trailing bits zero.
+var tokenEncoding = base64.RawURLEncoding.Strict()
+
+// notTokenRune reports whether r cannot be in a token: base64url and dots.
+func notTokenRune(r rune) bool {
+	return !('A' <= r && r <= 'Z' || 'a' <= r && r <= 'z' || '0' <= r && r <= '9' || r == '-' || r == '_' || r == '.')
+}
+
 // sign makes a token for claims.
 func (au *authority) sign(c tokenClaims) string {
 	c.Issuer = "ocifixture"
@@ -107,10 +116,14 @@ var (
 func (au *authority) verify(token, kind string) (tokenClaims, error) {
 	var c tokenClaims
 	i := strings.LastIndexByte(token, '.')
-	if i < 0 || strings.Count(token, ".") != 2 {
+	if i < 0 || strings.Count(token, ".") != 2 || strings.ContainsFunc(token, notTokenRune) {
 		return c, errTokenMalformed
 	}
-	sig, err := base64.RawURLEncoding.DecodeString(token[i+1:])
+	// Strict, and only base64url characters (the decoder skips newlines):
+	// a token has one spelling. Lenient decoding ignores the spare bits
+	// of the last character, so four strings (the token and three others)
+	// would all pass as the same token.
+	sig, err := tokenEncoding.DecodeString(token[i+1:])
 	if err != nil {
 		return c, errTokenMalformed
 	}
@@ -118,7 +131,7 @@ func (au *authority) verify(token, kind string) (tokenClaims, error) {
 		return c, errTokenSignature
 	}
 	j := strings.IndexByte(token, '.')
-	payload, err := base64.RawURLEncoding.DecodeString(token[j+1 : i])
+	payload, err := tokenEncoding.DecodeString(token[j+1 : i])
 	if err != nil || json.Unmarshal(payload, &c) != nil {
 		return c, errTokenMalformed
 	}
