@@ -14,7 +14,8 @@ import (
 func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
 	start := time.Now()
-	rt := parseRoute(r.Method, r.URL.Path, r.URL.Query())
+	query := r.URL.Query()
+	rt := parseRoute(r.Method, r.URL.Path, query)
 	rt = reg.prefixedRoute(r, rt)
 	if r.URL.Path == tokenPath && reg.auth != nil && reg.auth.mode == authToken && roleOf(r) != cdnHost {
 		rt = route{Kind: Token}
@@ -27,11 +28,15 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Repo:      rt.Repo,
 		Reference: rt.Reference,
 		UploadID:  rt.UploadID,
-		Header:    r.Header.Clone(),
-		Time:      reg.clock.Now(),
+		// The record keeps the request's own header map, not a copy:
+		// nothing here changes it, and Requests hands out copies. (A
+		// caller of Handler that changes a request's header after
+		// serving it changes the record too.)
+		Header: r.Header,
+		Time:   reg.clock.Now(),
 	}
-	if q := r.URL.Query(); len(q) > 0 {
-		req.Query = q
+	if len(query) > 0 {
+		req.Query = query
 	}
 	// One snapshot of the active quirks per request, taken on arrival.
 	c := &call{route: rt, q: quirks.Resolve(reg.quirks.load(), rt.Repo)}
