@@ -115,14 +115,18 @@ func readBody(r io.Reader, h hash.Hash, expect, limit int64) ([][]byte, int64, e
 	if expect >= 0 {
 		return readKnown(r, h, expect)
 	}
+	bh := &bodyHash{h: h}
+	defer bh.wait()
 	var chunks [][]byte
 	var total int64
 	size := firstChunkSize
 	for {
+		if total >= asyncHashMin {
+			bh.async()
+		}
 		buf := make([]byte, size)
-		n, err := fill(r, buf)
+		n, err := fill(r, buf, bh)
 		if n > 0 {
-			h.Write(buf[:n])
 			total += int64(n)
 			if limit > 0 && total > limit {
 				return nil, 0, errorf(ErrTooLarge, "body exceeds the limit of %d bytes", limit)
@@ -149,14 +153,17 @@ func readBody(r io.Reader, h hash.Hash, expect, limit int64) ([][]byte, int64, e
 	}
 }
 
-// fill reads into buf until it is full or r ends. Unlike io.ReadFull it
-// reports a clean end as io.EOF even after a partial read, and passes any
-// other error through: net/http reports a chunked body cut off mid-stream
-// as io.ErrUnexpectedEOF, which must not pass for the end of the body.
-func fill(r io.Reader, buf []byte) (int, error) {
+// fill reads into buf until it is full or r ends, writing each piece to
+// h as soon as it arrives, while it is still in the CPU's cache. Unlike
+// io.ReadFull it reports a clean end as io.EOF even after a partial read,
+// and passes any other error through: net/http reports a chunked body cut
+// off mid-stream as io.ErrUnexpectedEOF, which must not pass for the end
+// of the body.
+func fill(r io.Reader, buf []byte, h *bodyHash) (int, error) {
 	n := 0
 	for n < len(buf) {
-		m, err := r.Read(buf[n:])
+		m, err := r.Read(buf[n:min(n+hashPiece, len(buf))])
+		h.write(buf[n : n+m])
 		n += m
 		if err == io.EOF && n == len(buf) {
 			return n, nil // full: the next read reports the end again
@@ -168,6 +175,10 @@ func fill(r io.Reader, buf []byte) (int, error) {
 	return n, nil
 }
 
+// hashPiece is the most fill reads before hashing what it read: small
+// enough to be hashed from the cache it was just written to.
+const hashPiece = 256 << 10
+
 // knownChunkSize caps the buffers a body of declared length is read into:
 // a huge Content-Length then costs memory only as the bytes really arrive.
 const knownChunkSize = 16 << 20
@@ -175,12 +186,16 @@ const knownChunkSize = 16 << 20
 // readKnown reads exactly expect bytes, hashing as it reads, into buffers of
 // exactly the sizes needed (one buffer up to knownChunkSize).
 func readKnown(r io.Reader, h hash.Hash, expect int64) ([][]byte, int64, error) {
+	bh := &bodyHash{h: h}
+	defer bh.wait()
+	if expect >= asyncHashMin {
+		bh.async()
+	}
 	var chunks [][]byte
 	var n int64
 	for n < expect {
 		buf := make([]byte, min(expect-n, knownChunkSize))
-		m, err := fill(r, buf)
-		h.Write(buf[:m])
+		m, err := fill(r, buf, bh)
 		n += int64(m)
 		switch {
 		case err == io.EOF:
