@@ -61,7 +61,7 @@ func (s *Store) PutBlob(name string, d digest.Digest, r io.Reader, size int64) (
 	if err != nil {
 		return BlobInfo{}, err
 	}
-	got := digest.NewDigest(alg, h)
+	got := hashDigest(alg, h)
 	if d != "" && got != d {
 		s.release(n)
 		return BlobInfo{}, withDetail(ErrDigestInvalid, map[string]string{"expected": string(d), "computed": string(got)},
@@ -91,7 +91,7 @@ func (s *Store) repushBlob(name string, d digest.Digest, c *Content, r io.Reader
 	if _, err := hashBody(r, h, size, s.cfg.maxBlobSize); err != nil {
 		return BlobInfo{}, err
 	}
-	if got := digest.NewDigest(d.Algorithm(), h); got != d {
+	if got := hashDigest(d.Algorithm(), h); got != d {
 		return BlobInfo{}, withDetail(ErrDigestInvalid, map[string]string{"expected": string(d), "computed": string(got)},
 			"content digest %s does not match %s", got, d)
 	}

@@ -80,3 +80,22 @@ func TestParseDigestFastPath(t *testing.T) {
 		t.Errorf("ParseDigest of a sha256 digest allocated %v times", n)
 	}
 }
+
+// TestHashDigest: the digests made without go-digest's fmt.Sprintf are
+// go-digest's, in fewer allocations (the sum's buffer, which escapes
+// through the hash.Hash interface, and the string).
+func TestHashDigest(t *testing.T) {
+	for _, b := range [][]byte{nil, []byte("x"), []byte(strings.Repeat("manifest", 100))} {
+		for _, alg := range []digest.Algorithm{digest.SHA256, digest.SHA512} {
+			if got, want := digestOf(alg, b), alg.FromBytes(b); got != want {
+				t.Errorf("digestOf(%s, %d bytes) = %s, want %s", alg, len(b), got, want)
+			}
+		}
+	}
+	h := digest.SHA256.Hash()
+	h.Write([]byte("x"))
+	n := testing.AllocsPerRun(100, func() { hashDigest(digest.SHA256, h) })
+	if goDigest := testing.AllocsPerRun(100, func() { digest.NewDigest(digest.SHA256, h) }); n > 2 || n >= goDigest {
+		t.Errorf("hashDigest allocated %v times, go-digest %v", n, goDigest)
+	}
+}

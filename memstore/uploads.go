@@ -245,11 +245,11 @@ func (s *Store) CompleteUpload(name, id string, d digest.Digest, start int64, r 
 // announced one algorithm and finished with another causes.
 func (s *Store) uploadDigest(u *upload, alg digest.Algorithm) digest.Digest {
 	if alg == u.alg {
-		return digest.NewDigest(alg, u.h)
+		return hashDigest(alg, u.h)
 	}
 	h := alg.Hash()
 	u.content.WriteTo(h)
-	return digest.NewDigest(alg, h)
+	return hashDigest(alg, h)
 }
 
 // rollback drops chunks appended after the first n and restores the hash

@@ -2,7 +2,10 @@ package memstore
 
 import (
 	"bytes"
+	"crypto/sha512"
+	"encoding/hex"
 	"encoding/json"
+	"hash"
 	"mime"
 	"strconv"
 	"strings"
@@ -68,13 +71,24 @@ func parseManifest(contentType string, b []byte) (*parsedManifest, error) {
 		}
 		ct = mt
 	}
+	// Plain manifests are decoded by hand (manifestjson.go); the rest,
+	// and every error, by encoding/json.
 	var raw rawManifest
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&raw); err != nil {
-		return nil, errorf(ErrManifestInvalid, "manifest is not valid JSON: %v", err)
-	}
-	if !onlySpaceLeft(b, dec.InputOffset()) {
-		return nil, errorf(ErrManifestInvalid, "manifest has data after the JSON object")
+	if !decodeManifest(b, &raw) {
+		raw = rawManifest{}
+		if err := json.Unmarshal(b, &raw); err != nil {
+			// What json.Unmarshal takes, the decoder below takes too; for
+			// the rest the decoder decides, as it always did (it is slower,
+			// but its answers and messages are the ones clients see).
+			raw = rawManifest{}
+			dec := json.NewDecoder(bytes.NewReader(b))
+			if err := dec.Decode(&raw); err != nil {
+				return nil, errorf(ErrManifestInvalid, "manifest is not valid JSON: %v", err)
+			}
+			if !onlySpaceLeft(b, dec.InputOffset()) {
+				return nil, errorf(ErrManifestInvalid, "manifest has data after the JSON object")
+			}
+		}
 	}
 	if raw.SchemaVersion == nil || *raw.SchemaVersion != 2 {
 		return nil, errorf(ErrManifestInvalid, "schemaVersion must be 2")
@@ -228,5 +242,25 @@ func onlySpaceLeft(b []byte, off int64) bool {
 // digestsOf returns the sha256 and sha512 digests of b: a manifest can be
 // addressed by either.
 func digestsOf(b []byte) []digest.Digest {
-	return []digest.Digest{digest.SHA256.FromBytes(b), digest.SHA512.FromBytes(b)}
+	return []digest.Digest{digestOf(digest.SHA256, b), digestOf(digest.SHA512, b)}
+}
+
+// digestOf is alg.FromBytes(b).
+func digestOf(alg digest.Algorithm, b []byte) digest.Digest {
+	h := alg.Hash()
+	h.Write(b)
+	return hashDigest(alg, h)
+}
+
+// hashDigest is digest.NewDigest(alg, h) without its fmt.Sprintf.
+func hashDigest(alg digest.Algorithm, h hash.Hash) digest.Digest {
+	var sum [sha512.Size]byte
+	var hx [2 * sha512.Size]byte
+	n := hex.Encode(hx[:], h.Sum(sum[:0]))
+	var b strings.Builder
+	b.Grow(len(alg) + 1 + n)
+	b.WriteString(string(alg))
+	b.WriteByte(':')
+	b.Write(hx[:n])
+	return digest.Digest(b.String())
 }

@@ -113,7 +113,10 @@ func (s *server) putManifest(w http.ResponseWriter, r *http.Request, c *call) er
 	if d == "" {
 		// Pushed by tag: the canonical digest of these bytes, whatever
 		// algorithm an earlier push by digest used.
-		d = digest.FromBytes(body)
+		d = m.Digest
+		if d.Algorithm() != digest.SHA256 {
+			d = digest.FromBytes(body)
+		}
 	}
 	h := w.Header()
 	h.Set("Location", manifestLocation(c.Repo, d))
