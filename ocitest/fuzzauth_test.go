@@ -7,8 +7,9 @@ package ocitest
 // Tokens are signed with a key each registry makes when it starts, so the
 // seeds cannot hold real tokens: they hold placeholders that each input
 // has replaced by tokens of the fuzzing process's registry, whole
-// ("{alice}") or in parts ("{alice.h}.{bob.p}.{alice.s}": header, payload,
-// signature), so that the fuzzer recombines and alters real tokens. The
+// ("{alice}"), in parts ("{alice.h}.{bob.p}.{alice.s}": header, payload,
+// signature) or with a byte changed ("{alice@300=x}"), so that the fuzzer
+// recombines and alters real tokens. The
 // seeds are in testdata/fuzz/<FuzzName>/, written by TestWriteAuthFuzzCorpus
 // (OCIFIXTURE_WRITE_FUZZ_CORPUS=1, as for the other targets).
 //
@@ -22,7 +23,9 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -93,11 +96,29 @@ func faTokenRegistry(f *testing.F) (*Registry, *faTokens) {
 	return reg, tk
 }
 
+// faEdit is a placeholder for a token with one byte changed:
+// "{alice@12=x}" is alice's token with its byte 12 (modulo its length)
+// replaced by x, "{alice@-1=x}" with its last byte replaced.
+var faEdit = regexp.MustCompile(`\{(\w+)@(-?\d{1,6})=(.)\}`)
+
 // expand replaces the placeholders in s.
 func (tk *faTokens) expand(s string) string {
 	if !strings.Contains(s, "{") {
 		return s
 	}
+	s = faEdit.ReplaceAllStringFunc(s, func(m string) string {
+		sub := faEdit.FindStringSubmatch(m)
+		tok, ok := tk.byName[sub[1]]
+		if !ok {
+			return m
+		}
+		n, _ := strconv.Atoi(sub[2])
+		n %= len(tok)
+		if n < 0 {
+			n += len(tok)
+		}
+		return tok[:n] + sub[3] + tok[n+1:]
+	})
 	var pairs []string
 	for name, tok := range tk.byName {
 		parts := strings.SplitN(tok, ".", 3)
@@ -250,6 +271,11 @@ func faAuthorizationSeeds() [][3]string {
 		"Bearer {alice.h}.{alice.p}.{foreign.s}",
 		"Bearer {alice.h}.{alice.p}.",
 		"Bearer {alice}.x",
+		"Bearer {alice@0=e}",
+		"Bearer {alice@100=A}",
+		"Bearer {bob@999=Q}",
+		"Bearer {anonymous@50=.}",
+		"Bearer {alice@-1=A}",
 		"Bearer a-pw",
 		"Bearer ",
 		"Bearer",
@@ -390,6 +416,7 @@ func faTokenSeeds() []faTokenSeed {
 		{"POST", "", form, []byte("grant_type=refresh_token&refresh_token={refresh}&scope=registry:catalog:*")},
 		{"POST", "", form, []byte("grant_type=refresh_token&refresh_token={alice}")},
 		{"POST", "", form, []byte("grant_type=refresh_token&refresh_token={refresh.h}.{alice.p}.{refresh.s}")},
+		{"POST", "", form, []byte("grant_type=refresh_token&refresh_token={refresh@250=Z}")},
 		{"POST", "", form, []byte("grant_type=client_credentials")},
 		{"POST", "", form, []byte("grant_type=password&password=a-pw")},
 		{"POST", "", form, []byte("%zz")},
