@@ -32,7 +32,9 @@ type credentials struct {
 }
 
 func readCredentials(r *http.Request) (credentials, bool) {
-	h := r.Header.Get("Authorization")
+	// Trimmed as net/http trims header values it reads off the wire, so
+	// that Handler() called directly judges a header the same way.
+	h := strings.TrimSpace(r.Header.Get("Authorization"))
 	if h == "" {
 		return credentials{}, true
 	}
