@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/ocifixture/ocifixture/quirks"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -38,33 +36,8 @@ func TestPresetAuthFlows(t *testing.T) {
 				Grant{User: Anonymous, Repos: "team/*", Actions: []Action{Pull}},
 			))
 			authFlowRun(t, reg)
-			got := authFlowTranscript(reg)
-			file := filepath.Join("testdata", "preset-auth-flows", name+".txt")
-			if *updateFlows {
-				names := strings.Join(quirks.Names(qs), ", ")
-				if names == "" {
-					names = "none"
-				}
-				header := fmt.Sprintf("# The token-auth client flow of TestPresetAuthFlows under the %s preset.\n# Quirks: %s\n", name, names)
-				if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(file, []byte(header+got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			data, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatalf("%v (run with -update-flows to create it)", err)
-			}
-			want := string(data)
-			if i := strings.Index(want, "\n# Quirks:"); i >= 0 {
-				want = want[strings.Index(want[i+1:], "\n")+i+2:]
-			}
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("preset %s: the auth flow changed (-%s +this run):\n%s", name, file, diff)
-			}
+			checkFlow(t, filepath.Join("testdata", "preset-auth-flows", name+".txt"),
+				"The token-auth client flow of TestPresetAuthFlows under the "+name+" preset.", qs, authFlowTranscript(reg))
 		})
 	}
 }

@@ -37,31 +37,40 @@ func TestPresetClientFlows(t *testing.T) {
 			clock := NewFakeClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 			reg := New(t, WithQuirks(qs...), WithClock(clock))
 			flowRun(t, reg)
-			got := flowTranscript(reg)
-			file := filepath.Join("testdata", "preset-flows", name+".txt")
-			if *updateFlows {
-				names := strings.Join(quirks.Names(qs), ", ")
-				if names == "" {
-					names = "none"
-				}
-				header := fmt.Sprintf("# The client flow of TestPresetClientFlows under the %s preset.\n# Quirks: %s\n", name, names)
-				if err := os.WriteFile(file, []byte(header+got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			data, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatalf("%v (run with -update-flows to create it)", err)
-			}
-			want := string(data)
-			if i := strings.Index(want, "\n# Quirks:"); i >= 0 {
-				want = want[strings.Index(want[i+1:], "\n")+i+2:]
-			}
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("preset %s: the client flow changed (-%s +this run):\n%s", name, file, diff)
-			}
+			checkFlow(t, filepath.Join("testdata", "preset-flows", name+".txt"),
+				"The client flow of TestPresetClientFlows under the "+name+" preset.", qs, flowTranscript(reg))
 		})
+	}
+}
+
+// checkFlow compares a transcript with its file, whose two header lines
+// (title, then the quirks) are not compared; -update-flows rewrites it.
+func checkFlow(t *testing.T, file, title string, qs []quirks.Quirk, got string) {
+	t.Helper()
+	if *updateFlows {
+		names := strings.Join(quirks.Names(qs), ", ")
+		if names == "" {
+			names = "none"
+		}
+		header := fmt.Sprintf("# %s\n# Quirks: %s\n", title, names)
+		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(file, []byte(header+got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("%v (run with -update-flows to create it)", err)
+	}
+	want := string(data)
+	if i := strings.Index(want, "\n# Quirks:"); i >= 0 {
+		want = want[strings.Index(want[i+1:], "\n")+i+2:]
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("the flow changed (-%s +this run):\n%s", file, diff)
 	}
 }
 
