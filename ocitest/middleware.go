@@ -28,10 +28,8 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Repo:      rt.Repo,
 		Reference: rt.Reference,
 		UploadID:  rt.UploadID,
-		// The record keeps the request's own header map, not a copy:
-		// nothing here changes it, and Requests hands out copies. (A
-		// caller of Handler that changes a request's header after
-		// serving it changes the record too.)
+		// The request's own header map, not a copy: nothing here
+		// changes it, and the recorder keeps it encoded (recorder.go).
 		Header: r.Header,
 		Time:   reg.clock.Now(),
 	}
@@ -66,12 +64,11 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case p == nil && !cw.completed():
 			req.Status = http.StatusOK // net/http answers 200 for a handler that wrote nothing
 		}
-		req.ResponseHeader = cw.header
 		req.ResponseSize = cw.written
 		req.BodySize, req.Body = body.n, body.captured
 		req.Quirks = c.applied
 		req.Duration = time.Since(start)
-		reg.rec.add(&req)
+		reg.rec.add(&req, cw.header)
 		if reg.cfg.logf != nil {
 			reg.cfg.logf("ocitest: %s (%s)", req, req.Duration.Round(time.Microsecond))
 		}
@@ -139,7 +136,7 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type captureWriter struct {
 	http.ResponseWriter
 	status        int
-	header        http.Header // as sent with the status line
+	header        []byte // as sent with the status line, encoded (encodeValues)
 	written       int64
 	truncateAfter int64
 }
@@ -147,7 +144,7 @@ type captureWriter struct {
 func (w *captureWriter) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
-		w.header = w.ResponseWriter.Header().Clone()
+		w.header = encodeValues(w.ResponseWriter.Header())
 	}
 	w.ResponseWriter.WriteHeader(code)
 }

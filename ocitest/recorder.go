@@ -2,6 +2,7 @@ package ocitest
 
 import (
 	"context"
+	"encoding/binary"
 	"net/http"
 	"net/url"
 	"slices"
@@ -20,11 +21,22 @@ type recorder struct {
 	// reqs are the finished requests in Seq order. They are held by
 	// pointer: a record is written once, and the slice that orders them
 	// then grows and is trimmed by moving pointers, not whole records.
-	reqs []*Request
+	reqs []*record
 	// changed is closed on the next new request if someone is waiting
 	// (watched); a registry nobody waits on makes no channel per request.
 	changed chan struct{}
 	watched bool
+}
+
+// record is a finished request as the recorder keeps it: its header,
+// query and response header maps are held encoded (encodeValues), in
+// buffers without pointers. A registry keeps up to DefaultMaxRecorded
+// requests, and a few hundred thousand small maps made every garbage
+// collection of a busy test's process slower, which cost every request.
+// Requests hands out decoded copies.
+type record struct {
+	req                       Request // Header, Query and ResponseHeader nil
+	header, query, respHeader []byte
 }
 
 func newRecorder(max int) *recorder {
@@ -42,16 +54,24 @@ func (rc *recorder) nextSeq() int {
 	return rc.seq
 }
 
-// add stores a finished request, keeping them in Seq order, and wakes
-// waiters. The recorder takes r over: the caller must not change it.
-func (rc *recorder) add(r *Request) {
+// add stores a finished request, with the response header as sent
+// (encoded by encodeValues), keeping them in Seq order, and wakes
+// waiters.
+func (rc *recorder) add(r *Request, respHeader []byte) {
+	rec := &record{
+		req:        *r,
+		header:     encodeValues(r.Header),
+		query:      encodeValues(r.Query),
+		respHeader: respHeader,
+	}
+	rec.req.Header, rec.req.Query, rec.req.ResponseHeader = nil, nil, nil
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
-	if n := len(rc.reqs); n == 0 || rc.reqs[n-1].Seq < r.Seq {
-		rc.reqs = append(rc.reqs, r) // the usual case: requests end in order
+	if n := len(rc.reqs); n == 0 || rc.reqs[n-1].req.Seq < r.Seq {
+		rc.reqs = append(rc.reqs, rec) // the usual case: requests end in order
 	} else {
-		i, _ := slices.BinarySearchFunc(rc.reqs, r.Seq, func(x *Request, seq int) int { return x.Seq - seq })
-		rc.reqs = slices.Insert(rc.reqs, i, r)
+		i, _ := slices.BinarySearchFunc(rc.reqs, r.Seq, func(x *record, seq int) int { return x.req.Seq - seq })
+		rc.reqs = slices.Insert(rc.reqs, i, rec)
 	}
 	if len(rc.reqs) > rc.max {
 		// Forget the oldest in batches of a tenth of the limit, so a
@@ -67,19 +87,19 @@ func (rc *recorder) add(r *Request) {
 	}
 }
 
-// snapshot returns deep copies of the recorded requests, so callers may
-// change what they get without touching the record, and a channel closed
-// when the next request is recorded.
+// snapshot returns copies of the recorded requests, so callers may change
+// what they get without touching the record, and a channel closed when
+// the next request is recorded.
 func (rc *recorder) snapshot() ([]Request, <-chan struct{}) {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	out := make([]Request, len(rc.reqs))
-	for i, p := range rc.reqs {
-		r := *p
-		r.Header = r.Header.Clone()
-		r.ResponseHeader = r.ResponseHeader.Clone()
-		if r.Query != nil {
-			r.Query = url.Values(http.Header(r.Query).Clone())
+	for i, rec := range rc.reqs {
+		r := rec.req
+		r.Header = http.Header(decodeValues(rec.header))
+		r.ResponseHeader = http.Header(decodeValues(rec.respHeader))
+		if q := decodeValues(rec.query); q != nil {
+			r.Query = url.Values(q)
 		}
 		r.Body = slices.Clone(r.Body)
 		r.Quirks = slices.Clone(r.Quirks)
@@ -90,6 +110,82 @@ func (rc *recorder) snapshot() ([]Request, <-chan struct{}) {
 	}
 	rc.watched = true
 	return out, rc.changed
+}
+
+// encodeValues packs a header or query map into one buffer without
+// pointers: the number of keys, then each key with its number of values
+// plus one (0 for nil) and the values, every string preceded by its
+// length (uvarints). A nil map is a nil buffer, so that nil stays nil.
+func encodeValues(m map[string][]string) []byte {
+	if m == nil {
+		return nil
+	}
+	n := uvarintLen(len(m))
+	for k, vs := range m {
+		n += uvarintLen(len(k)) + len(k) + uvarintLen(len(vs)+1)
+		for _, v := range vs {
+			n += uvarintLen(len(v)) + len(v)
+		}
+	}
+	b := make([]byte, 0, n)
+	b = binary.AppendUvarint(b, uint64(len(m)))
+	for k, vs := range m {
+		b = binary.AppendUvarint(b, uint64(len(k)))
+		b = append(b, k...)
+		if vs == nil {
+			b = binary.AppendUvarint(b, 0) // nil values stay nil, as Header.Clone keeps them
+			continue
+		}
+		b = binary.AppendUvarint(b, uint64(len(vs))+1)
+		for _, v := range vs {
+			b = binary.AppendUvarint(b, uint64(len(v)))
+			b = append(b, v...)
+		}
+	}
+	return b
+}
+
+// uvarintLen is the length of n as a uvarint.
+func uvarintLen(n int) int {
+	l := 1
+	for ; n >= 0x80; n >>= 7 {
+		l++
+	}
+	return l
+}
+
+// decodeValues unpacks what encodeValues packed.
+func decodeValues(b []byte) map[string][]string {
+	if b == nil {
+		return nil
+	}
+	next := func() uint64 {
+		v, n := binary.Uvarint(b)
+		b = b[n:]
+		return v
+	}
+	str := func() string {
+		l := next()
+		s := string(b[:l])
+		b = b[l:]
+		return s
+	}
+	keys := next()
+	m := make(map[string][]string, keys)
+	for range keys {
+		k := str()
+		n := next()
+		if n == 0 {
+			m[k] = nil
+			continue
+		}
+		vs := make([]string, n-1)
+		for i := range vs {
+			vs[i] = str()
+		}
+		m[k] = vs
+	}
+	return m
 }
 
 func (rc *recorder) reset() {

@@ -636,3 +636,34 @@ func TestRecordBlobPushAllocation(t *testing.T) {
 		t.Errorf("a 256 KiB chunk allocated %d bytes beyond the stored copy", extra)
 	}
 }
+
+// TestRecordValuesEncoding: headers and queries are kept encoded and
+// come back as they were, nil as nil and empty as empty.
+func TestRecordValuesEncoding(t *testing.T) {
+	for _, m := range []map[string][]string{
+		nil,
+		{},
+		{"A": {"1"}},
+		{"Accept": {"a", "b", ""}, "X-Empty": {}, "X-Nil": nil, "": {"no name"}, "Odd\x00\r\n": {strings.Repeat("é\xff", 300)}},
+	} {
+		got := decodeValues(encodeValues(m))
+		if (got == nil) != (m == nil) {
+			t.Errorf("round trip of %v: nil %v, want %v", m, got == nil, m == nil)
+		}
+		if diff := cmp.Diff(m, got); diff != "" {
+			t.Errorf("round trip differs (-want +got):\n%s", diff)
+		}
+	}
+}
+
+// TestRecordValuesEncodedExactly: the encoding is made in one buffer of
+// exactly its size.
+func TestRecordValuesEncodedExactly(t *testing.T) {
+	m := map[string][]string{"Accept": {strings.Repeat("a", 200)}, "B": nil, "C": {"", "x"}}
+	if b := encodeValues(m); len(b) != cap(b) {
+		t.Errorf("encoded %d bytes into a buffer of %d", len(b), cap(b))
+	}
+	if n := testing.AllocsPerRun(50, func() { encodeValues(m) }); n != 1 {
+		t.Errorf("encodeValues allocated %v times, want 1", n)
+	}
+}
