@@ -17,16 +17,20 @@ import (
 )
 
 // Client-driven workloads: go-containerregistry's remote package pushes
-// an image to a new repository and pulls it back, reading every layer
-// (which remote checks against its digest). The floor cannot take part:
-// a client needs a registry that remembers what it was sent.
+// a new image (layers no registry has seen) to a new repository and pulls
+// it back, reading every layer (which remote checks against its digest).
+// New content every time: go-containerregistry's registry keeps blobs
+// across repositories, so an image it has seen in any repository is not
+// uploaded again, which would compare a HEAD with an upload. The images
+// are made outside the timer. The floor cannot take part: a client needs
+// a registry that remembers what it was sent.
 
-// ggcrImage is an image of layers generated blobs of size bytes, its
-// digests computed before it is timed.
-func ggcrImage(tb testing.TB, layers int, size int64) v1.Image {
+// ggcrImage is an image of layers generated blobs of size bytes, unique
+// to seed, its digests computed before it is timed.
+func ggcrImage(tb testing.TB, seed, layers int, size int64) v1.Image {
 	var ls []v1.Layer
 	for i := range layers {
-		ls = append(ls, static.NewLayer(genBytes(int64(500+i), size), types.OCILayer))
+		ls = append(ls, static.NewLayer(genBytes(int64(1_000_000+seed*100+i), size), types.OCILayer))
 	}
 	img, err := mutate.AppendLayers(empty.Image, ls...)
 	if err != nil {
@@ -86,14 +90,19 @@ func hostOf(tb testing.TB, s *server) string {
 
 func benchmarkClient(b *testing.B, layers int, size int64, pushers int) {
 	runImpls(b, registries, func(b *testing.B, s *server) func(b *testing.B) {
-		img := ggcrImage(b, layers, size)
 		host := hostOf(b, s)
 		var n int
 		return func(b *testing.B) {
 			b.SetBytes(int64(layers) * size * int64(pushers))
 			for b.Loop() {
+				b.StopTimer()
+				imgs := make([]v1.Image, pushers)
+				for p := range imgs {
+					imgs[p] = ggcrImage(b, n*pushers+p, layers, size)
+				}
+				b.StartTimer()
 				var wg sync.WaitGroup
-				for p := range pushers {
+				for p, img := range imgs {
 					repo := fmt.Sprintf("client/r%d-%d", n, p)
 					wg.Go(func() { pushPull(b, host, repo, img) })
 				}
