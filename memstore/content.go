@@ -109,14 +109,21 @@ const (
 // bytes go into one buffer of exactly that size and any other length is a
 // size error. limit (> 0) caps the total; going past it is ErrTooLarge.
 func readBody(r io.Reader, h hash.Hash, expect, limit int64) ([][]byte, int64, error) {
+	bh := &bodyHash{h: h}
+	defer bh.wait()
+	return readBodyHashing(r, bh, expect, limit)
+}
+
+// readBodyHashing is readBody writing to bh, which may still be hashing
+// when it returns: the caller waits for it (bodyHash.wait) before it uses
+// the hash, whether reading succeeded or not.
+func readBodyHashing(r io.Reader, bh *bodyHash, expect, limit int64) ([][]byte, int64, error) {
 	if limit > 0 && expect > limit {
 		return nil, 0, errorf(ErrTooLarge, "declared length %d exceeds the limit of %d bytes", expect, limit)
 	}
 	if expect >= 0 {
-		return readKnown(r, h, expect)
+		return readKnown(r, bh, expect)
 	}
-	bh := &bodyHash{h: h}
-	defer bh.wait()
 	var chunks [][]byte
 	var total int64
 	size := firstChunkSize
@@ -185,9 +192,7 @@ const knownChunkSize = 16 << 20
 
 // readKnown reads exactly expect bytes, hashing as it reads, into buffers of
 // exactly the sizes needed (one buffer up to knownChunkSize).
-func readKnown(r io.Reader, h hash.Hash, expect int64) ([][]byte, int64, error) {
-	bh := &bodyHash{h: h}
-	defer bh.wait()
+func readKnown(r io.Reader, bh *bodyHash, expect int64) ([][]byte, int64, error) {
 	if expect >= asyncHashMin {
 		bh.async()
 	}

@@ -47,9 +47,19 @@ func (b *bodyHash) async() {
 // wait returns once every piece written is in the hash, which is then the
 // caller's again.
 func (b *bodyHash) wait() {
-	if b.ch != nil {
-		close(b.ch)
-		<-b.done
-		b.ch = nil
+	if done := b.finish(); done != nil {
+		<-done
 	}
+}
+
+// finish says no more pieces come, and returns a channel closed once the
+// hashing goroutine has hashed them all (nil if it hashed in line): until
+// then the hash must not be touched.
+func (b *bodyHash) finish() <-chan struct{} {
+	if b.ch == nil {
+		return nil
+	}
+	close(b.ch)
+	b.ch = nil
+	return b.done
 }

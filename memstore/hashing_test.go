@@ -76,3 +76,47 @@ func TestLargeBodiesHashedAlongside(t *testing.T) {
 		t.Error("the stored blob does not hash to its digest")
 	}
 }
+
+// TestChunkHashedAfterItsAnswer: a large chunk's hashing may go on after
+// AppendUpload returns; whatever comes next (another chunk, a status, the
+// completion, a cancel) sees the session as if it had been hashed in line.
+func TestChunkHashedAfterItsAnswer(t *testing.T) {
+	chunk := int64(asyncHashMin + 17)
+	data := make([]byte, 4*chunk)
+	for i := range data {
+		data[i] = byte(i * 13 / 7)
+	}
+	s := New()
+	for round := range 3 {
+		up, err := s.StartUpload("app", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for off := int64(0); off < int64(len(data)); off += chunk {
+			info, err := s.AppendUpload("app", up.ID, off, bytes.NewReader(data[off:off+chunk]), chunk)
+			if err != nil || info.Size != off+chunk {
+				t.Fatalf("round %d: chunk at %d: %+v, %v", round, off, info, err)
+			}
+		}
+		switch round {
+		case 0: // completed straight after the last chunk
+			if _, err := s.CompleteUpload("app", up.ID, digest.FromBytes(data), -1, nil, 0); err != nil {
+				t.Fatalf("CompleteUpload: %v", err)
+			}
+		case 1: // a wrong digest leaves the session to retry with the right one
+			if _, err := s.CompleteUpload("app", up.ID, digest.FromString("wrong"), -1, nil, 0); !errors.Is(err, ErrDigestInvalid) {
+				t.Fatalf("CompleteUpload with a wrong digest: %v", err)
+			}
+			if _, err := s.CompleteUpload("app", up.ID, digest.FromBytes(data), -1, nil, 0); err != nil {
+				t.Fatalf("CompleteUpload after a wrong digest: %v", err)
+			}
+		case 2: // cancelled while the last chunk may still be hashing
+			if err := s.CancelUpload("app", up.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if got := blobBytes(t, s, "app", digest.FromBytes(data)); !bytes.Equal(got, data) {
+		t.Error("the stored blob differs from the chunks sent")
+	}
+}

@@ -131,6 +131,14 @@ func (s *Store) fullError(n int64) error {
 // success the n bytes read stay charged and belong to the caller; on error
 // nothing stays charged.
 func (s *Store) readCharged(r io.Reader, h hash.Hash, expect, limit int64) ([][]byte, int64, error) {
+	bh := &bodyHash{h: h}
+	defer bh.wait()
+	return s.readChargedHashing(r, bh, expect, limit)
+}
+
+// readChargedHashing is readCharged writing to bh, which may still be
+// hashing when it returns (see readBodyHashing).
+func (s *Store) readChargedHashing(r io.Reader, bh *bodyHash, expect, limit int64) ([][]byte, int64, error) {
 	if limit > 0 && expect > limit {
 		return nil, 0, errorf(ErrTooLarge, "declared length %d exceeds the limit of %d bytes", expect, limit)
 	}
@@ -138,14 +146,14 @@ func (s *Store) readCharged(r io.Reader, h hash.Hash, expect, limit int64) ([][]
 		if !s.charge(expect) {
 			return nil, 0, s.fullError(expect)
 		}
-		chunks, n, err := readBody(r, h, expect, limit)
+		chunks, n, err := readBodyHashing(r, bh, expect, limit)
 		if err != nil {
 			s.release(expect)
 		}
 		return chunks, n, err
 	}
 	cr := &chargeReader{r: r, s: s}
-	chunks, n, err := readBody(cr, h, -1, limit)
+	chunks, n, err := readBodyHashing(cr, bh, -1, limit)
 	if err != nil {
 		s.release(cr.charged)
 		return nil, 0, err

@@ -25,14 +25,28 @@ type UploadInfo struct {
 // upload is one session. Its mutex is held while a chunk streams in, so the
 // store-wide lock is never held during network reads.
 type upload struct {
-	mu      sync.Mutex
-	id      string
-	repo    string
-	alg     digest.Algorithm
-	h       hash.Hash
+	mu   sync.Mutex
+	id   string
+	repo string
+	alg  digest.Algorithm
+	h    hash.Hash // use hash(), which waits for a chunk still being hashed
+	// hashing, when not nil, is closed once the last chunk appended is in
+	// h: a chunk's request is answered as soon as its bytes are in, and
+	// its hashing goes on alongside the next request.
+	hashing <-chan struct{}
 	content *Content
 	closed  bool      // completed, cancelled or expired
 	started time.Time // when it was opened (expiry); never changes
+}
+
+// hash is the session's running hash, once every chunk appended is in it.
+// The caller holds u.mu.
+func (u *upload) hash() hash.Hash {
+	if u.hashing != nil {
+		<-u.hashing
+		u.hashing = nil
+	}
+	return u.h
 }
 
 func (u *upload) info() UploadInfo {
@@ -168,14 +182,16 @@ func (s *Store) appendLocked(u *upload, start int64, r io.Reader, size int64) er
 			return nil
 		}
 	}
-	saved, err := u.h.(encoding.BinaryMarshaler).MarshalBinary()
+	saved, err := u.hash().(encoding.BinaryMarshaler).MarshalBinary()
 	if err != nil {
 		return fmt.Errorf("memstore: saving hash state: %w", err)
 	}
 	// The bytes are charged as they arrive; once appended, the session's
 	// bytes own the charge.
-	chunks, _, err := s.readCharged(r, u.h, size, limit)
+	bh := &bodyHash{h: u.h}
+	chunks, _, err := s.readChargedHashing(r, bh, size, limit)
 	if err != nil {
+		bh.wait()
 		if uerr := u.h.(encoding.BinaryUnmarshaler).UnmarshalBinary(saved); uerr != nil {
 			return fmt.Errorf("memstore: restoring hash state: %w", uerr)
 		}
@@ -188,6 +204,7 @@ func (s *Store) appendLocked(u *upload, start int64, r io.Reader, size int64) er
 	for _, ch := range chunks {
 		u.content.appendChunk(ch)
 	}
+	u.hashing = bh.finish()
 	return nil
 }
 
@@ -214,7 +231,7 @@ func (s *Store) CompleteUpload(name, id string, d digest.Digest, start int64, r 
 	defer u.mu.Unlock()
 
 	before, sizeBefore := len(u.content.chunks), u.content.Size()
-	saved, err := u.h.(encoding.BinaryMarshaler).MarshalBinary()
+	saved, err := u.hash().(encoding.BinaryMarshaler).MarshalBinary()
 	if err != nil {
 		return BlobInfo{}, fmt.Errorf("memstore: saving hash state: %w", err)
 	}
@@ -245,7 +262,7 @@ func (s *Store) CompleteUpload(name, id string, d digest.Digest, start int64, r 
 // announced one algorithm and finished with another causes.
 func (s *Store) uploadDigest(u *upload, alg digest.Algorithm) digest.Digest {
 	if alg == u.alg {
-		return hashDigest(alg, u.h)
+		return hashDigest(alg, u.hash())
 	}
 	h := alg.Hash()
 	u.content.WriteTo(h)
@@ -259,7 +276,7 @@ func (u *upload) rollback(n int, hashState []byte) {
 		u.content = newContent(u.content.chunks[:n:n])
 	}
 	// The state came from this same hash, so restoring it cannot fail.
-	_ = u.h.(encoding.BinaryUnmarshaler).UnmarshalBinary(hashState)
+	_ = u.hash().(encoding.BinaryUnmarshaler).UnmarshalBinary(hashState)
 }
 
 // CancelUpload ends session id and discards its bytes.
