@@ -2,7 +2,7 @@
 # Runs the benchmarks and prints the table of BENCHMARKS.md, then
 # benchstat's comparison of the implementations. On a quiet machine:
 #
-#	bash bench/run.sh                  # everything, -count 5 (about 25 minutes)
+#	bash bench/run.sh                  # everything, -count 5 (about 8 minutes)
 #	BENCH=Ping COUNT=3 bash bench/run.sh
 #
 # Raw results are kept in $OUT (default bench/results.txt).
