@@ -49,7 +49,8 @@ type Grant struct {
 // `WWW-Authenticate: Basic realm="ocifixture"`; an authenticated user
 // without the needed action gets 403 DENIED. Without grants every user may
 // do everything and anonymous nothing. The ping (/v2/) needs valid
-// credentials.
+// credentials. A registry has one kind of authentication: giving both
+// WithBasicAuth and WithTokenAuth makes Start fail.
 func WithBasicAuth(users map[string]string, grants ...Grant) Option {
 	return func(c *config) { c.auth = newAuthConfig(authBasic, users, grants, c.auth) }
 }
@@ -114,6 +115,8 @@ type authConfig struct {
 	grants  []Grant
 	ttl     time.Duration
 	service string
+	// twice records that both WithBasicAuth and WithTokenAuth were given.
+	twice bool
 }
 
 func (a *authConfig) orNew() *authConfig {
@@ -125,6 +128,7 @@ func (a *authConfig) orNew() *authConfig {
 
 func newAuthConfig(mode authMode, users map[string]string, grants []Grant, prev *authConfig) *authConfig {
 	a := prev.orNew()
+	a.twice = a.twice || (a.mode != authOff && a.mode != mode)
 	a.mode = mode
 	a.users = make(map[string]string, len(users))
 	for u, p := range users {
@@ -154,6 +158,9 @@ func newAuthority(a *authConfig, clock Clock) (*authority, error) {
 			return nil, fmt.Errorf("ocitest: WithTokenTTL and WithTokenService need WithTokenAuth")
 		}
 		return nil, nil
+	}
+	if a.twice {
+		return nil, fmt.Errorf("ocitest: WithBasicAuth and WithTokenAuth both given; a registry has one kind of authentication")
 	}
 	au := &authority{mode: a.mode, users: a.users, grants: a.grants, ttl: a.ttl, service: a.service, clock: clock}
 	if au.ttl == 0 {

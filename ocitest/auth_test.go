@@ -339,6 +339,7 @@ func TestAuthOptionErrors(t *testing.T) {
 		"colon in name":      {WithBasicAuth(map[string]string{"a:b": "p"})},
 		"ttl without tokens": {WithTokenTTL(time.Minute)},
 		"ttl with basic":     {WithTokenTTL(time.Minute), WithBasicAuth(map[string]string{"a": "p"})},
+		"basic and token":    {WithBasicAuth(map[string]string{"a": "p"}), WithTokenAuth(map[string]string{"a": "p"})},
 	} {
 		if reg, err := Start(opts...); err == nil {
 			reg.Close()
