@@ -20,14 +20,13 @@ import (
 	"fmt"
 	"mime"
 	"os"
-	"path/filepath"
-	"reflect"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/ocifixture/ocifixture/internal/fuzzseed"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -478,38 +477,12 @@ func TestWriteFuzzCorpus(t *testing.T) {
 		t.Skip("set OCIFIXTURE_WRITE_FUZZ_CORPUS=1 to rewrite testdata/fuzz")
 	}
 	for _, s := range fzManifestSeeds() {
-		fzWriteSeed(t, "FuzzPutManifest", s.name, s.contentType, s.body, s.mode)
+		fuzzseed.Write(t, "FuzzPutManifest", s.name, s.contentType, s.body, s.mode)
 	}
 	for i, s := range fzDigestSeeds() {
-		fzWriteSeed(t, "FuzzParseDigest", fmt.Sprintf("seed-%02d", i), s)
+		fuzzseed.Write(t, "FuzzParseDigest", fmt.Sprintf("seed-%02d", i), s)
 	}
 	for i, s := range fzNameSeeds() {
-		fzWriteSeed(t, "FuzzValidName", fmt.Sprintf("seed-%02d", i), s)
-	}
-}
-
-// fzWriteSeed writes one corpus file in the format of go test -fuzz.
-func fzWriteSeed(t *testing.T, target, name string, args ...any) {
-	t.Helper()
-	var b strings.Builder
-	b.WriteString("go test fuzz v1\n")
-	for _, a := range args {
-		switch v := a.(type) {
-		case string:
-			fmt.Fprintf(&b, "string(%q)\n", v)
-		case []byte:
-			fmt.Fprintf(&b, "[]byte(%q)\n", v)
-		case uint:
-			fmt.Fprintf(&b, "uint(%d)\n", v)
-		default:
-			t.Fatalf("no corpus encoding for %s", reflect.TypeOf(a))
-		}
-	}
-	dir := filepath.Join("testdata", "fuzz", target)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "seed-"+strings.TrimPrefix(name, "seed-")), []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
+		fuzzseed.Write(t, "FuzzValidName", fmt.Sprintf("seed-%02d", i), s)
 	}
 }

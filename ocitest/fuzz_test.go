@@ -24,8 +24,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
-	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -33,6 +31,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/ocifixture/ocifixture/internal/fuzzseed"
 	"github.com/ocifixture/ocifixture/memstore"
 	"github.com/ocifixture/ocifixture/quirks"
 	"github.com/opencontainers/go-digest"
@@ -570,15 +569,15 @@ func TestWriteFuzzCorpus(t *testing.T) {
 		t.Skip("set OCIFIXTURE_WRITE_FUZZ_CORPUS=1 to rewrite testdata/fuzz")
 	}
 	for _, s := range fzHandlerSeeds() {
-		fzWriteSeed(t, "FuzzHandler", s.name, s.method, s.target, s.header, s.body)
+		fuzzseed.Write(t, "FuzzHandler", s.name, s.method, s.target, s.header, s.body)
 		u, err := url.ParseRequestURI(s.target)
 		if err != nil {
 			t.Fatalf("seed %s: %v", s.name, err)
 		}
-		fzWriteSeed(t, "FuzzParseRoute", s.name, s.method, u.Path, u.RawQuery)
+		fuzzseed.Write(t, "FuzzParseRoute", s.name, s.method, u.Path, u.RawQuery)
 	}
 	for i, s := range fzPaginationSeeds() {
-		fzWriteSeed(t, "FuzzTagPagination", fmt.Sprintf("%02d", i), s.query, s.mode)
+		fuzzseed.Write(t, "FuzzTagPagination", fmt.Sprintf("%02d", i), s.query, s.mode)
 	}
 	ranges := []string{
 		"bytes=0-0", "bytes=0-15", "bytes=15-", "bytes=-1", "bytes=-16", "bytes=-17", "bytes=3-2", "bytes=0-1,3-4,-2",
@@ -586,41 +585,13 @@ func TestWriteFuzzCorpus(t *testing.T) {
 		"bytes=-9223372036854775808", "bytes=1-2,x", "bytes=,,,", "bytes=0x1-2", "Bytes=0-1", "bytes 0-1",
 	}
 	for i, s := range ranges {
-		fzWriteSeed(t, "FuzzParseRange", fmt.Sprintf("%02d", i), s, int64(16))
+		fuzzseed.Write(t, "FuzzParseRange", fmt.Sprintf("%02d", i), s, int64(16))
 	}
 	contentRanges := []string{
 		"0-0", "5-10", " 0-4 ", "bytes 0-4/5", "bytes=0-4", "bytes 0-4/*", "bytes */5", "4-0", "0-", "-4",
 		"0-9223372036854775807", "0-9223372036854775808", "bytes0-4", "bytes 0-4/5/6", "0-4,5-6", "+0-4",
 	}
 	for i, s := range contentRanges {
-		fzWriteSeed(t, "FuzzParseContentRange", fmt.Sprintf("%02d", i), s)
-	}
-}
-
-// fzWriteSeed writes one corpus file in the format of go test -fuzz.
-func fzWriteSeed(t *testing.T, target, name string, args ...any) {
-	t.Helper()
-	var b strings.Builder
-	b.WriteString("go test fuzz v1\n")
-	for _, a := range args {
-		switch v := a.(type) {
-		case string:
-			fmt.Fprintf(&b, "string(%q)\n", v)
-		case []byte:
-			fmt.Fprintf(&b, "[]byte(%q)\n", v)
-		case uint:
-			fmt.Fprintf(&b, "uint(%d)\n", v)
-		case int64:
-			fmt.Fprintf(&b, "int64(%d)\n", v)
-		default:
-			t.Fatalf("no corpus encoding for %s", reflect.TypeOf(a))
-		}
-	}
-	dir := filepath.Join("testdata", "fuzz", target)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "seed-"+name), []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
+		fuzzseed.Write(t, "FuzzParseContentRange", fmt.Sprintf("%02d", i), s)
 	}
 }

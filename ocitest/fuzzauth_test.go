@@ -30,6 +30,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ocifixture/ocifixture/internal/fuzzseed"
 	"github.com/ocifixture/ocifixture/memstore"
 	"github.com/opencontainers/go-digest"
 )
@@ -439,7 +440,7 @@ func faTokenSeeds() []faTokenSeed {
 // grant computation on top of it grants nothing asked for by no one.
 func FuzzParseScope(f *testing.F) {
 	// Seeds: testdata/fuzz/FuzzParseScope (faScopeSeeds).
-	au := &authority{grants: faGrants}
+	au := &authority{authConfig: authConfig{grants: faGrants}}
 	f.Fuzz(func(t *testing.T, s string) {
 		sc, ok := parseScope(s)
 		if ok {
@@ -502,12 +503,12 @@ func TestWriteAuthFuzzCorpus(t *testing.T) {
 		t.Skip("set OCIFIXTURE_WRITE_FUZZ_CORPUS=1 to rewrite testdata/fuzz")
 	}
 	for i, s := range faAuthorizationSeeds() {
-		fzWriteSeed(t, "FuzzAuthorization", fmt.Sprintf("%02d", i), s[0], s[1], s[2])
+		fuzzseed.Write(t, "FuzzAuthorization", fmt.Sprintf("%02d", i), s[0], s[1], s[2])
 	}
 	for i, s := range faTokenSeeds() {
-		fzWriteSeed(t, "FuzzTokenEndpoint", fmt.Sprintf("%02d", i), s.method, s.query, s.header, s.body)
+		fuzzseed.Write(t, "FuzzTokenEndpoint", fmt.Sprintf("%02d", i), s.method, s.query, s.header, s.body)
 	}
 	for i, s := range faScopeSeeds() {
-		fzWriteSeed(t, "FuzzParseScope", fmt.Sprintf("%02d", i), s)
+		fuzzseed.Write(t, "FuzzParseScope", fmt.Sprintf("%02d", i), s)
 	}
 }
