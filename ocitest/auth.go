@@ -141,13 +141,9 @@ func newAuthConfig(mode authMode, users map[string]string, grants []Grant, prev 
 // authority is a registry's authentication: its users and grants, and the
 // key its tokens are signed with.
 type authority struct {
-	mode    authMode
-	users   map[string]string
-	grants  []Grant
-	ttl     time.Duration
-	service string
-	key     []byte
-	clock   Clock
+	authConfig // checked, with defaults filled in
+	key        []byte
+	clock      Clock
 }
 
 // newAuthority checks an auth configuration and makes the registry's
@@ -162,7 +158,7 @@ func newAuthority(a *authConfig, clock Clock) (*authority, error) {
 	if a.twice {
 		return nil, fmt.Errorf("ocitest: WithBasicAuth and WithTokenAuth both given; a registry has one kind of authentication")
 	}
-	au := &authority{mode: a.mode, users: a.users, grants: a.grants, ttl: a.ttl, service: a.service, clock: clock}
+	au := &authority{authConfig: *a, clock: clock}
 	if au.ttl == 0 {
 		au.ttl = DefaultTokenTTL
 	}

@@ -349,12 +349,12 @@ func TestAuthOptionErrors(t *testing.T) {
 }
 
 func TestGrantPatterns(t *testing.T) {
-	au := &authority{grants: []Grant{
+	au := &authority{authConfig: authConfig{grants: []Grant{
 		{User: "u", Repos: "team/**", Actions: []Action{Push}},
 		{User: "u", Repos: "lib/*", Actions: []Action{Pull, ListCatalog}},
 		{User: AnyUser, Repos: "shared", Actions: []Action{Delete}},
 		{User: Anonymous, Repos: "", Actions: []Action{Pull}},
-	}}
+	}}}
 	for _, tc := range []struct {
 		user, repo string
 		want       actions

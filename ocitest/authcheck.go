@@ -178,6 +178,10 @@ func (reg *Registry) writeRefusal(w http.ResponseWriter, r *http.Request, c *cal
 	au := reg.auth
 	status, code, msg := http.StatusUnauthorized, memstore.CodeUnauthorized, "authentication required"
 	challenge := ""
+	// deny turns the answer into 403 DENIED, which carries no challenge.
+	deny := func() {
+		status, code, msg, challenge = http.StatusForbidden, memstore.CodeDenied, "requested access to the resource is denied", ""
+	}
 	switch au.mode {
 	case authBasic:
 		challenge = `Basic realm="ocifixture"`
@@ -185,7 +189,7 @@ func (reg *Registry) writeRefusal(w http.ResponseWriter, r *http.Request, c *cal
 		case refuseBadBasic:
 			msg = "incorrect username or password"
 		case refuseScope:
-			status, code, msg, challenge = http.StatusForbidden, memstore.CodeDenied, "requested access to the resource is denied", ""
+			deny()
 		}
 	case authToken:
 		challenge = reg.bearerChallenge(r, c, n, why)
@@ -195,7 +199,7 @@ func (reg *Registry) writeRefusal(w http.ResponseWriter, r *http.Request, c *cal
 		case refuseScope:
 			msg = "insufficient scope"
 		case refuseOtherRepo:
-			status, code, msg, challenge = http.StatusForbidden, memstore.CodeDenied, "requested access to the resource is denied", ""
+			deny()
 		}
 	}
 	h := http.Header{}
@@ -212,15 +216,15 @@ func (reg *Registry) writeRefusal(w http.ResponseWriter, r *http.Request, c *cal
 		case quirks.ScopeBare401:
 			challenge = ""
 		case quirks.ScopeForbidden:
-			status, code, msg, challenge = http.StatusForbidden, memstore.CodeDenied, "requested access to the resource is denied", ""
+			deny()
 		}
 	}
 	if op := c.q.Auth.ChallengeOnlyOnPing; op.On() && c.Kind != Ping && status == http.StatusUnauthorized {
 		c.note(op.By)
-		status, challenge = op.Value, ""
-		if status == http.StatusForbidden {
-			code, msg = memstore.CodeDenied, "requested access to the resource is denied"
+		if op.Value == http.StatusForbidden {
+			deny()
 		}
+		status, challenge = op.Value, ""
 		h.Set("Connection", "close")
 	}
 	if challenge != "" {

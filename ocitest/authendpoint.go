@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ocifixture/ocifixture/memstore"
+	"github.com/ocifixture/ocifixture/quirks"
 )
 
 // maxTokenForm bounds the body of an OAuth2 POST to the token endpoint.
@@ -79,15 +80,19 @@ func (reg *Registry) serveToken(w http.ResponseWriter, r *http.Request, c *call,
 		token = tr.echo
 	}
 	body := map[string]any{}
-	field := -1 // spec: both fields on GET, access_token on POST
+	// The spec's fields: both on GET, access_token on POST (OAuth2).
+	field := quirks.TokenBothFields
+	if tr.post {
+		field = quirks.AccessTokenOnly
+	}
 	if sh := c.q.Auth.TokenShape; sh.On() {
 		c.note(sh.By)
-		field = int(sh.Value.Field)
+		field = sh.Value.Field
 	}
-	switch {
-	case field == 1: // quirks.TokenOnly
+	switch field {
+	case quirks.TokenOnly:
 		body["token"] = token
-	case field == 2 || (field == -1 && tr.post): // quirks.AccessTokenOnly
+	case quirks.AccessTokenOnly:
 		body["access_token"] = token
 	default:
 		body["token"], body["access_token"] = token, token

@@ -178,7 +178,7 @@ func (c tokenClaims) grants(repo string) actions {
 }
 
 // otherRepos reports whether the token grants anything on a repository
-// other than repo (and nothing on repo).
+// other than repo.
 func (c tokenClaims) otherRepos(repo string) bool {
 	for _, e := range c.Access {
 		if e.Type == "repository" && e.Name != repo && len(e.Actions) > 0 {
