@@ -77,23 +77,35 @@ func checkInvariants(t testing.TB, s *Store) {
 		}
 		for _, tag := range r.tagNames {
 			m := r.tags[tag]
-			if m == nil || r.manifests[m.Digest] != m {
+			if m == nil || r.manifests[m.sha256] != m {
 				t.Errorf("%s: tag %s points at a manifest that is not stored", name, tag)
 			}
 		}
 		stored := map[*Manifest]bool{}
+		unhashed := 0
 		for d, m := range r.manifests {
 			stored[m] = true
-			if !slices.Contains(m.digests, d) {
-				t.Errorf("%s: manifest stored under %s, not one of its digests", name, d)
+			if d != m.sha256 || digest.SHA256.FromBytes(m.Content) != d {
+				t.Errorf("%s: manifest stored under %s, not its sha256 digest", name, d)
 			}
-			for _, k := range m.digests {
-				if r.manifests[k] != m {
-					t.Errorf("%s: manifest %s not stored under its digest %s", name, m.Digest, k)
-				}
+			if m.Digest != m.sha256 && m.Digest != m.sha512 {
+				t.Errorf("%s: manifest %s is not stored under the digest it was pushed by", name, m.Digest)
+			}
+			if m.sha512 == "" {
+				unhashed++
+			} else if r.sha512[m.sha512] != m || digest.SHA512.FromBytes(m.Content) != m.sha512 {
+				t.Errorf("%s: manifest %s not indexed under its sha512 digest %s", name, m.Digest, m.sha512)
 			}
 			if got := m.Digest.Algorithm().FromBytes(m.Content); got != m.Digest {
 				t.Errorf("%s: manifest %s has content hashing to %s", name, m.Digest, got)
+			}
+		}
+		if unhashed != r.unhashed {
+			t.Errorf("%s: %d manifests not indexed by sha512, the count says %d", name, unhashed, r.unhashed)
+		}
+		for k, m := range r.sha512 {
+			if !stored[m] || m.sha512 != k {
+				t.Errorf("%s: sha512 index holds %s for a manifest not stored under it", name, k)
 			}
 		}
 		for m := range stored {
@@ -236,8 +248,11 @@ func TestConcurrentOperations(t *testing.T) {
 					}
 				case 4:
 					ref := tags[pick(len(tags))]
-					if pick(2) == 0 {
+					switch pick(4) {
+					case 0, 1:
 						ref = string(sha256Of(manifests[pick(len(manifests))]))
+					case 2: // through the lazy sha512 index (sha512.go)
+						ref = string(digest.SHA512.FromBytes(manifests[pick(len(manifests))]))
 					}
 					err := s.DeleteManifest(repo, ref)
 					tolerate(t, "DeleteManifest", err, ErrManifestUnknown, ErrNameUnknown)
@@ -287,6 +302,14 @@ func TestConcurrentOperations(t *testing.T) {
 					if m, err := s.Manifest(repo, tags[pick(len(tags))]); err == nil {
 						if !slices.ContainsFunc(manifests, func(b []byte) bool { return bytes.Equal(b, m.Content) }) {
 							t.Errorf("tag resolves to unknown content")
+						}
+					} else {
+						tolerate(t, "Manifest", err, ErrManifestUnknown, ErrNameUnknown)
+					}
+					want := manifests[pick(len(manifests))]
+					if m, err := s.Manifest(repo, string(digest.SHA512.FromBytes(want))); err == nil {
+						if !bytes.Equal(m.Content, want) {
+							t.Errorf("sha512 digest resolves to other content")
 						}
 					} else {
 						tolerate(t, "Manifest", err, ErrManifestUnknown, ErrNameUnknown)

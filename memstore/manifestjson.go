@@ -15,8 +15,12 @@ import (
 // For anything else it reports false, having possibly set some of raw,
 // and the caller uses encoding/json. When it reports true, raw is exactly
 // what json.Unmarshal makes of b (manifestjson_test.go checks that).
+//
+// The strings it returns are slices of one copy of b, made once: a
+// manifest has a dozen keys and values, and a copy each cost more
+// allocations than the rest of a push.
 func decodeManifest(b []byte, raw *rawManifest) bool {
-	p := jsonScan{b: b}
+	p := jsonScan{b: b, s: string(b)}
 	p.space()
 	var seen uint
 	ok := p.object(func(key string) bool {
@@ -99,6 +103,7 @@ func decodeManifest(b []byte, raw *rawManifest) bool {
 // jsonScan reads the plain JSON decodeManifest takes.
 type jsonScan struct {
 	b []byte
+	s string // b as a string, which str slices
 	i int
 }
 
@@ -189,12 +194,12 @@ func (p *jsonScan) str() (string, bool) {
 		c := p.b[p.i]
 		switch {
 		case c == '"':
-			s := p.b[start:p.i]
+			s := p.s[start:p.i]
 			p.i++
-			if !ascii && !utf8.Valid(s) {
+			if !ascii && !utf8.ValidString(s) {
 				return "", false
 			}
-			return string(s), true
+			return s, true
 		case c == '\\' || c < 0x20:
 			return "", false
 		case c >= 0x80:

@@ -25,7 +25,10 @@ type Manifest struct {
 	ArtifactType string
 	Annotations  map[string]string
 
-	digests []digest.Digest // every key the manifest is stored under
+	// sha256 is the key the repository stores the manifest under;
+	// sha512 is its sha512 digest, "" until a client first asks for a
+	// manifest by a sha512 digest (sha512.go).
+	sha256, sha512 digest.Digest
 	// descJSON is Descriptor() as encoding/json writes it, for manifests
 	// with a subject: the referrers index is put together from these.
 	descJSON []byte
@@ -59,15 +62,20 @@ func (s *Store) PutManifest(name, ref, contentType string, content []byte, tags 
 	if max := s.MaxManifestSize(); max > 0 && int64(len(content)) > max {
 		return nil, errorf(ErrTooLarge, "manifest of %d bytes exceeds the limit of %d bytes", len(content), max)
 	}
-	all := digestsOf(content)
-	canonical := all[0]
+	sum256 := digestOf(digest.SHA256, content)
+	canonical, sum512 := sum256, digest.Digest("")
 	if IsDigest(ref) {
 		d, err := ParseDigest(ref)
 		if err != nil {
 			return nil, err
 		}
-		if !slices.Contains(all, d) {
-			return nil, withDetail(ErrDigestInvalid, map[string]string{"expected": ref, "computed": string(d.Algorithm().FromBytes(content))},
+		computed := sum256
+		if d.Algorithm() == digest.SHA512 {
+			sum512 = digestOf(digest.SHA512, content)
+			computed = sum512
+		}
+		if d != computed {
+			return nil, withDetail(ErrDigestInvalid, map[string]string{"expected": ref, "computed": string(computed)},
 				"manifest content does not match digest %s", ref)
 		}
 		canonical = d
@@ -93,7 +101,7 @@ func (s *Store) PutManifest(name, ref, contentType string, content []byte, tags 
 	}
 	var m *Manifest
 	if r != nil {
-		m = r.manifests[canonical]
+		m = r.manifests[sum256]
 	}
 	if m == nil && !s.tryCharge(int64(len(content))) {
 		return nil, s.fullError(int64(len(content)))
@@ -109,11 +117,10 @@ func (s *Store) PutManifest(name, ref, contentType string, content []byte, tags 
 			Subject:      p.subject,
 			ArtifactType: p.artifactType,
 			Annotations:  p.annotations,
-			digests:      all,
+			sha256:       sum256,
 		}
-		for _, d := range all {
-			r.manifests[d] = m
-		}
+		r.manifests[sum256] = m
+		r.addSHA512Locked(m, sum512)
 		if m.Subject != nil {
 			m.descJSON = descriptorJSON(m)
 			r.referrers[m.Subject.Digest] = append(r.referrers[m.Subject.Digest], m)
@@ -130,31 +137,40 @@ func (s *Store) PutManifest(name, ref, contentType string, content []byte, tags 
 // repository: the config always, layers and child manifests in strict mode.
 // A referenced blob that is present must have the size the manifest claims.
 func (s *Store) checkReferencesLocked(name string, r *repo, p *parsedManifest) error {
-	var blobs []ocispec.Descriptor
 	if p.config != nil {
-		blobs = append(blobs, *p.config)
-	}
-	blobs = append(blobs, p.layers...)
-	for i, d := range blobs {
-		var e *blobEntry
-		if r != nil {
-			if _, linked := r.blobs[d.Digest]; linked {
-				e = s.blobs[d.Digest]
-			}
+		if err := s.checkBlobLocked(name, r, *p.config, true); err != nil {
+			return err
 		}
-		switch {
-		case e == nil && (i == 0 && p.config != nil || s.cfg.requireAll):
-			return unknownReference(name, d)
-		case e != nil && e.content.Size() != d.Size:
-			return errorf(ErrManifestInvalid, "blob %s has %d bytes, the manifest says %d", d.Digest, e.content.Size(), d.Size)
+	}
+	for _, d := range p.layers {
+		if err := s.checkBlobLocked(name, r, d, s.cfg.requireAll); err != nil {
+			return err
 		}
 	}
 	if s.cfg.requireAll {
 		for _, d := range p.children {
-			if r == nil || r.manifests[d.Digest] == nil {
+			if r == nil || s.manifestByDigestLocked(r, d.Digest) == nil {
 				return unknownReference(name, d)
 			}
 		}
+	}
+	return nil
+}
+
+// checkBlobLocked checks one blob a manifest names: that it is in the
+// repository, if required, and has the size the manifest claims.
+func (s *Store) checkBlobLocked(name string, r *repo, d ocispec.Descriptor, required bool) error {
+	var e *blobEntry
+	if r != nil {
+		if _, linked := r.blobs[d.Digest]; linked {
+			e = s.blobs[d.Digest]
+		}
+	}
+	switch {
+	case e == nil && required:
+		return unknownReference(name, d)
+	case e != nil && e.content.Size() != d.Size:
+		return errorf(ErrManifestInvalid, "blob %s has %d bytes, the manifest says %d", d.Digest, e.content.Size(), d.Size)
 	}
 	return nil
 }
@@ -197,7 +213,7 @@ func (s *Store) Manifest(name, ref string) (*Manifest, error) {
 	}
 	var m *Manifest
 	if IsDigest(ref) {
-		m = r.manifests[digest.Digest(ref)]
+		m = s.manifestByDigestLocked(r, digest.Digest(ref))
 	} else {
 		m = r.tags[ref]
 	}
@@ -225,13 +241,12 @@ func (s *Store) DeleteManifest(name, ref string) error {
 		r.deleteTag(ref)
 		return nil
 	}
-	m := r.manifests[digest.Digest(ref)]
+	m := s.manifestByDigestLocked(r, digest.Digest(ref))
 	if m == nil {
 		return withDetail(ErrManifestUnknown, map[string]string{"reference": ref}, "manifest %s unknown to repository %q", ref, name)
 	}
-	for _, d := range m.digests {
-		delete(r.manifests, d)
-	}
+	delete(r.manifests, m.sha256)
+	r.forgetSHA512Locked(m)
 	s.release(int64(len(m.Content)))
 	for _, t := range slices.Clone(r.tagNames) {
 		if r.tags[t] == m {

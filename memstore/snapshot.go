@@ -53,10 +53,8 @@ func (s *Store) Snapshot() Snapshot {
 			rs.Blobs = append(rs.Blobs, d)
 		}
 		slices.Sort(rs.Blobs)
-		for d, m := range r.manifests {
-			if d == m.Digest {
-				rs.Manifests = append(rs.Manifests, d)
-			}
+		for _, m := range r.manifests {
+			rs.Manifests = append(rs.Manifests, m.Digest)
 		}
 		slices.Sort(rs.Manifests)
 		for t, m := range r.tags {

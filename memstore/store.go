@@ -32,12 +32,13 @@ const (
 type Store struct {
 	cfg config
 
-	mu      sync.RWMutex
-	indexMu sync.Mutex // guards every repo's referrersIndex (referrers.go)
-	blobs   map[digest.Digest]*blobEntry
-	repos   map[string]*repo
-	uploads map[string]*upload
-	nextID  uint64
+	mu       sync.RWMutex
+	indexMu  sync.Mutex // guards every repo's referrersIndex (referrers.go)
+	sha512Mu sync.Mutex // guards every repo's sha512 index under mu.RLock (sha512.go)
+	blobs    map[digest.Digest]*blobEntry
+	repos    map[string]*repo
+	uploads  map[string]*upload
+	nextID   uint64
 
 	// used is the number of bytes charged against cfg.maxStoreBytes
 	// (limits.go). It changes atomically so that bodies can be charged as
@@ -55,7 +56,11 @@ type blobEntry struct {
 // repo is one repository's view of the store.
 type repo struct {
 	blobs     map[digest.Digest]struct{}
-	manifests map[digest.Digest]*Manifest // keyed by every digest of the bytes (sha256 and sha512)
+	manifests map[digest.Digest]*Manifest // keyed by the sha256 digest of the bytes
+	// sha512 indexes the manifests by their sha512 digest, lazily:
+	// unhashed of them are not in it yet (sha512.go).
+	sha512    map[digest.Digest]*Manifest
+	unhashed  int
 	tags      map[string]*Manifest
 	tagNames  []string // sorted; kept in step with tags for cheap pagination
 	tagOrder  []string // in the order tags were first pushed (what storage-ordered registries list)

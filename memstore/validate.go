@@ -2,11 +2,13 @@ package memstore
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/hex"
 	"encoding/json"
 	"hash"
 	"mime"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -64,7 +66,10 @@ type parsedManifest struct {
 // content are returned for the caller to check against the repository.
 func parseManifest(contentType string, b []byte) (*parsedManifest, error) {
 	ct := ""
-	if contentType != "" {
+	switch {
+	case IsManifestMediaType(contentType):
+		ct = contentType // the usual case, which needs no parsing
+	case contentType != "":
 		mt, _, err := mime.ParseMediaType(contentType)
 		if err != nil {
 			return nil, errorf(ErrManifestInvalid, "malformed Content-Type %q", contentType)
@@ -127,9 +132,10 @@ func parseManifest(contentType string, b []byte) (*parsedManifest, error) {
 			if err := checkDescriptor(d, "layers", i); err != nil {
 				return nil, err
 			}
-			if !isExternalLayer(d) {
-				p.layers = append(p.layers, d)
-			}
+		}
+		p.layers = raw.Layers
+		if slices.ContainsFunc(raw.Layers, isExternalLayer) {
+			p.layers = slices.DeleteFunc(slices.Clone(raw.Layers), isExternalLayer)
 		}
 		p.artifactType = raw.ArtifactType
 		if p.artifactType == "" {
@@ -239,14 +245,16 @@ func onlySpaceLeft(b []byte, off int64) bool {
 	return len(bytes.TrimSpace(b[off:])) == 0
 }
 
-// digestsOf returns the sha256 and sha512 digests of b: a manifest can be
-// addressed by either.
-func digestsOf(b []byte) []digest.Digest {
-	return []digest.Digest{digestOf(digest.SHA256, b), digestOf(digest.SHA512, b)}
-}
-
 // digestOf is alg.FromBytes(b).
 func digestOf(alg digest.Algorithm, b []byte) digest.Digest {
+	switch alg {
+	case digest.SHA256:
+		sum := sha256.Sum256(b) // no hash.Hash to allocate
+		return encodeDigest(alg, sum[:])
+	case digest.SHA512:
+		sum := sha512.Sum512(b)
+		return encodeDigest(alg, sum[:])
+	}
 	h := alg.Hash()
 	h.Write(b)
 	return hashDigest(alg, h)
@@ -255,8 +263,14 @@ func digestOf(alg digest.Algorithm, b []byte) digest.Digest {
 // hashDigest is digest.NewDigest(alg, h) without its fmt.Sprintf.
 func hashDigest(alg digest.Algorithm, h hash.Hash) digest.Digest {
 	var sum [sha512.Size]byte
+	return encodeDigest(alg, h.Sum(sum[:0]))
+}
+
+// encodeDigest is the digest of alg whose hash sum is sum, in one
+// allocation.
+func encodeDigest(alg digest.Algorithm, sum []byte) digest.Digest {
 	var hx [2 * sha512.Size]byte
-	n := hex.Encode(hx[:], h.Sum(sum[:0]))
+	n := hex.Encode(hx[:], sum)
 	var b strings.Builder
 	b.Grow(len(alg) + 1 + n)
 	b.WriteString(string(alg))
