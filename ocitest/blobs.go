@@ -36,15 +36,14 @@ func (s *server) getBlob(w http.ResponseWriter, r *http.Request, c *call) error 
 		}
 	}
 	h := w.Header()
-	h.Set("Content-Type", "application/octet-stream")
-	h.Set("Docker-Content-Digest", string(d))
-	h.Set("Accept-Ranges", "bytes")
-	h.Set("ETag", `"`+string(d)+`"`)
-	h.Set("Cache-Control", "max-age=31536000") // content-addressed: never changes
+	etag := `"` + string(d) + `"`
+	const cacheControl = "max-age=31536000" // content-addressed: never changes
 	if !rangeOrConditional(r.Header) {
 		// The whole blob: its stored buffers are written as they are, with
 		// no copy through an intermediate buffer.
-		h.Set("Content-Length", strconv.FormatInt(content.Size(), 10))
+		setHeaders(h, "Content-Type", "application/octet-stream", "Docker-Content-Digest", string(d),
+			"Accept-Ranges", "bytes", "Etag", etag, "Cache-Control", cacheControl,
+			"Content-Length", strconv.FormatInt(content.Size(), 10))
 		w.WriteHeader(http.StatusOK)
 		if r.Method != http.MethodHead {
 			content.WriteTo(w)
@@ -53,6 +52,8 @@ func (s *server) getBlob(w http.ResponseWriter, r *http.Request, c *call) error 
 	}
 	// ServeContent does the Range and conditional-request work over the
 	// stored buffers.
+	setHeaders(h, "Content-Type", "application/octet-stream", "Docker-Content-Digest", string(d),
+		"Accept-Ranges", "bytes", "Etag", etag, "Cache-Control", cacheControl)
 	http.ServeContent(w, r, "", time.Time{}, content.NewReader())
 	return nil
 }

@@ -52,14 +52,13 @@ func (s *server) getManifest(w http.ResponseWriter, r *http.Request, c *call) er
 	}
 	h := w.Header()
 	etag := `"` + string(d) + `"`
-	h.Set("Docker-Content-Digest", string(d))
-	h.Set("ETag", etag)
 	if noneMatch(r.Header.Values("If-None-Match"), etag) {
+		setHeaders(h, "Docker-Content-Digest", string(d), "Etag", etag)
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
-	h.Set("Content-Type", m.MediaType)
-	h.Set("Content-Length", strconv.Itoa(len(m.Content)))
+	setHeaders(h, "Docker-Content-Digest", string(d), "Etag", etag,
+		"Content-Type", m.MediaType, "Content-Length", strconv.Itoa(len(m.Content)))
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		w.Write(m.Content)
@@ -105,7 +104,10 @@ func (s *server) putManifest(w http.ResponseWriter, r *http.Request, c *call) er
 	if err := s.manifestPutQuirks(r, c, body); err != nil {
 		return err
 	}
-	tags := r.URL.Query()["tag"]
+	var tags []string
+	if r.URL.RawQuery != "" {
+		tags = r.URL.Query()["tag"]
+	}
 	m, err := s.store.PutManifest(c.Repo, c.Reference, r.Header.Get("Content-Type"), body, tags...)
 	if err != nil {
 		return err
@@ -119,15 +121,13 @@ func (s *server) putManifest(w http.ResponseWriter, r *http.Request, c *call) er
 		}
 	}
 	h := w.Header()
-	h.Set("Location", manifestLocation(c.Repo, d))
-	h.Set("Docker-Content-Digest", string(d))
+	setHeaders(h, "Location", manifestLocation(c.Repo, d), "Docker-Content-Digest", string(d), "Content-Length", "0")
 	if m.Subject != nil {
 		h.Set("OCI-Subject", string(m.Subject.Digest))
 	}
 	for _, t := range tags {
 		h.Add("OCI-Tag", t)
 	}
-	h.Set("Content-Length", "0")
 	w.WriteHeader(http.StatusCreated)
 	return nil
 }
@@ -144,13 +144,19 @@ func readManifestBody(r *http.Request, limit int64) ([]byte, error) {
 	}
 	var body []byte
 	var err error
+	// The manifest goes to the store as read, and the request record
+	// keeps the same bytes.
+	keep := readingWhole(r.Body)
+	defer func() { keep(body) }()
 	// Fix: with no limit configured, any Content-Length was allocated up
 	// front, so a client announcing a huge body (and sending none) crashed
 	// the test binary with an out-of-memory fatal error. Beyond the default
 	// limit the body now grows only as bytes arrive.
 	if r.ContentLength >= 0 && r.ContentLength <= max(limit, memstore.DefaultMaxManifestSize) {
 		body = make([]byte, r.ContentLength)
-		_, err = io.ReadFull(r.Body, body)
+		var n int
+		n, err = io.ReadFull(r.Body, body)
+		body = body[:n]
 	} else {
 		rd := io.Reader(r.Body)
 		if limit > 0 {

@@ -4,41 +4,65 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"net/url"
+	"slices"
 	"time"
 
 	"github.com/ocifixture/ocifixture/quirks"
 )
 
+// apiVersionHeader is the value of Docker-Distribution-API-Version, shared
+// by every response: nothing changes a header value in place.
+var apiVersionHeader = []string{"registry/2.0"}
+
+// exchange is what ServeHTTP keeps while it serves one request, in one
+// allocation: a request costs the test's process the fewer allocations,
+// the closer a fixture comes to net/http itself (bench/).
+type exchange struct {
+	req  Request
+	c    call
+	body bodyRecorder
+	cw   captureWriter
+}
+
 // ServeHTTP is the registry's front door: it records the request, applies
 // any injected fault, and hands the request to the spec handlers.
 func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
+	w.Header()["Docker-Distribution-Api-Version"] = apiVersionHeader // canonical form, as Set would write it
 	start := time.Now()
-	query := r.URL.Query()
+	var query url.Values
+	if r.URL.RawQuery != "" {
+		query = r.URL.Query()
+	}
 	rt := parseRoute(r.Method, r.URL.Path, query)
 	rt = reg.prefixedRoute(r, rt)
 	if r.URL.Path == tokenPath && reg.auth != nil && reg.auth.mode == authToken && roleOf(r) != cdnHost {
 		rt = route{Kind: Token}
 	}
-	req := Request{
-		Seq:       reg.rec.nextSeq(),
-		Kind:      rt.Kind,
-		Method:    r.Method,
-		Path:      r.URL.Path,
-		Repo:      rt.Repo,
-		Reference: rt.Reference,
-		UploadID:  rt.UploadID,
-		// The request's own header map, not a copy: nothing here
-		// changes it, and the recorder keeps it encoded (recorder.go).
-		Header: r.Header,
-		Time:   reg.clock.Now(),
+	x := &exchange{
+		req: Request{
+			Seq:       reg.rec.nextSeq(),
+			Kind:      rt.Kind,
+			Method:    r.Method,
+			Path:      r.URL.Path,
+			Repo:      rt.Repo,
+			Reference: rt.Reference,
+			UploadID:  rt.UploadID,
+			// The request's own header map, not a copy: nothing here
+			// changes it, and the recorder keeps it encoded (recorder.go).
+			Header: r.Header,
+			Time:   reg.clock.Now(),
+		},
+		// One snapshot of the active quirks per request, taken on arrival.
+		c:  call{route: rt, q: quirks.Resolve(reg.quirks.load(), rt.Repo)},
+		cw: captureWriter{ResponseWriter: w},
 	}
+	req, c, body, cw := &x.req, &x.c, &x.body, &x.cw
 	if len(query) > 0 {
 		req.Query = query
 	}
-	// One snapshot of the active quirks per request, taken on arrival.
-	c := &call{route: rt, q: quirks.Resolve(reg.quirks.load(), rt.Repo)}
-	body := newBodyRecorder(r, rt.Kind)
+	cw.req = req
+	body.init(r, rt.Kind)
 	// Fix: r is the server's own request, and after the handler net/http
 	// looks at r.Body's type to decide what to do with a body the handler
 	// did not read: its own body type left unread past 256 KiB means
@@ -50,7 +74,6 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	orig := r.Body
 	r.Body = body
 	defer func() { r.Body = orig }()
-	cw := &captureWriter{ResponseWriter: w}
 
 	defer func() {
 		// Record even when the handler aborts the connection (a Drop or
@@ -68,9 +91,9 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		req.BodySize, req.Body = body.n, body.captured
 		req.Quirks = c.applied
 		req.Duration = time.Since(start)
-		reg.rec.add(&req, cw.header)
+		reg.rec.add(req, cw.enc, cw.queryAt, cw.respAt)
 		if reg.cfg.logf != nil {
-			reg.cfg.logf("ocitest: %s (%s)", req, req.Duration.Round(time.Microsecond))
+			reg.cfg.logf("ocitest: %s (%s)", *req, req.Duration.Round(time.Microsecond))
 		}
 		if p != nil {
 			panic(p)
@@ -78,7 +101,7 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	closing := reg.closingChan()
-	if f := reg.faults.take(req); f != nil {
+	if f := reg.faults.take(*req); f != nil {
 		req.Faults = append(req.Faults, f.label())
 		if f.Delay > 0 {
 			// Fix: net/http notices a client hanging up (and cancels
@@ -118,7 +141,7 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// TruncateAfter fault dropped it silently.
 		copyHeader(cw.Header(), f.Header)
 	}
-	if reg.authorize(cw, r, c, &req) {
+	if reg.authorize(cw, r, c, req) {
 		return
 	}
 	qw, done := reg.serveQuirks(cw, r, c)
@@ -126,7 +149,7 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if c.Kind == Token {
-		reg.serveToken(qw, r, c, &req)
+		reg.serveToken(qw, r, c, req)
 		return
 	}
 	reg.server.serveRoute(reg.server.uploadAnswers(qw, r, c), r, c)
@@ -135,16 +158,20 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // captureWriter records what a handler answers and can cut the body short.
 type captureWriter struct {
 	http.ResponseWriter
-	status        int
-	header        []byte // as sent with the status line, encoded (encodeValues)
-	written       int64
-	truncateAfter int64
+	req    *Request // whose header and query are encoded with the response's
+	status int
+	// enc, queryAt and respAt are the record of the request and of the
+	// response header as sent with the status line (encodeRecord).
+	enc             []byte
+	queryAt, respAt int
+	written         int64
+	truncateAfter   int64
 }
 
 func (w *captureWriter) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
-		w.header = encodeValues(w.ResponseWriter.Header())
+		w.enc, w.queryAt, w.respAt = encodeRecord(w.req.Header, w.req.Query, w.ResponseWriter.Header())
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
@@ -181,12 +208,12 @@ type bodyRecorder struct {
 	captured []byte
 }
 
-func newBodyRecorder(r *http.Request, k Kind) *bodyRecorder {
-	b := &bodyRecorder{rc: r.Body, limit: MaxCapturedBody, size: r.ContentLength}
+// init sets b up to record the body of r, a request of kind k.
+func (b *bodyRecorder) init(r *http.Request, k Kind) {
+	*b = bodyRecorder{rc: r.Body, limit: MaxCapturedBody, size: r.ContentLength}
 	if blobContent(k) {
 		b.limit = 0
 	}
-	return b
 }
 
 // blobContent reports whether requests of kind k carry blob bytes.
@@ -210,6 +237,30 @@ func (b *bodyRecorder) Read(p []byte) (int, error) {
 }
 
 func (b *bodyRecorder) Close() error { return b.rc.Close() }
+
+// readingWhole tells the recorder behind a request body, if there is one,
+// that the handler is about to read the whole body into a buffer of its
+// own that nothing changes afterwards: the recorder then keeps that
+// buffer (the record's Body is cloned whenever it is handed out) rather
+// than a copy of every byte. The returned function hands it the bytes
+// read.
+func readingWhole(body io.Reader) (keep func(read []byte)) {
+	b, ok := body.(*bodyRecorder)
+	if !ok || b.limit == 0 || b.n > 0 {
+		return func([]byte) {}
+	}
+	limit := b.limit
+	b.limit = 0
+	return func(read []byte) {
+		if len(read) > limit {
+			// Only the first limit bytes are kept, in a buffer of their
+			// own, so a large body refused is not held on to.
+			b.captured = slices.Clone(read[:limit])
+			return
+		}
+		b.captured = read[:len(read):len(read)]
+	}
+}
 
 // replayBody serves a request body read ahead of a Delay, then the error
 // that reading ended with (if any); Close closes the original body.

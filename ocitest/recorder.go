@@ -29,14 +29,30 @@ type recorder struct {
 }
 
 // record is a finished request as the recorder keeps it: its header,
-// query and response header maps are held encoded (encodeValues), in
+// query and response header maps are held encoded (encodeRecord), in
 // buffers without pointers. A registry keeps up to DefaultMaxRecorded
 // requests, and a few hundred thousand small maps made every garbage
 // collection of a busy test's process slower, which cost every request.
 // Requests hands out decoded copies.
 type record struct {
-	req                       Request // Header, Query and ResponseHeader nil
-	header, query, respHeader []byte
+	req Request // Header, Query and ResponseHeader nil
+	// enc holds the request header, the query and the response header,
+	// each encoded by appendValues, in one buffer: the query begins at
+	// queryAt and the response header at respAt. An empty part is a nil
+	// map.
+	enc             []byte
+	queryAt, respAt int
+}
+
+// encodeRecord encodes a request's header and query and its response
+// header into one buffer (one allocation per request, see record).
+func encodeRecord(header, query, resp map[string][]string) (enc []byte, queryAt, respAt int) {
+	enc = make([]byte, 0, valuesLen(header)+valuesLen(query)+valuesLen(resp))
+	enc = appendValues(enc, header)
+	queryAt = len(enc)
+	enc = appendValues(enc, query)
+	respAt = len(enc)
+	return appendValues(enc, resp), queryAt, respAt
 }
 
 func newRecorder(max int) *recorder {
@@ -54,16 +70,14 @@ func (rc *recorder) nextSeq() int {
 	return rc.seq
 }
 
-// add stores a finished request, with the response header as sent
-// (encoded by encodeValues), keeping them in Seq order, and wakes
-// waiters.
-func (rc *recorder) add(r *Request, respHeader []byte) {
-	rec := &record{
-		req:        *r,
-		header:     encodeValues(r.Header),
-		query:      encodeValues(r.Query),
-		respHeader: respHeader,
+// add stores a finished request. enc, queryAt and respAt are its
+// encoding by encodeRecord, made when the response header went out (nil
+// if none did). add keeps requests in Seq order, and wakes waiters.
+func (rc *recorder) add(r *Request, enc []byte, queryAt, respAt int) {
+	if enc == nil {
+		enc, queryAt, respAt = encodeRecord(r.Header, r.Query, nil)
 	}
+	rec := &record{req: *r, enc: enc, queryAt: queryAt, respAt: respAt}
 	rec.req.Header, rec.req.Query, rec.req.ResponseHeader = nil, nil, nil
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
@@ -96,9 +110,9 @@ func (rc *recorder) snapshot() ([]Request, <-chan struct{}) {
 	out := make([]Request, len(rc.reqs))
 	for i, rec := range rc.reqs {
 		r := rec.req
-		r.Header = http.Header(decodeValues(rec.header))
-		r.ResponseHeader = http.Header(decodeValues(rec.respHeader))
-		if q := decodeValues(rec.query); q != nil {
+		r.Header = http.Header(decodeValues(rec.enc[:rec.queryAt]))
+		r.ResponseHeader = http.Header(decodeValues(rec.enc[rec.respAt:]))
+		if q := decodeValues(rec.enc[rec.queryAt:rec.respAt]); q != nil {
 			r.Query = url.Values(q)
 		}
 		r.Body = slices.Clone(r.Body)
@@ -112,22 +126,14 @@ func (rc *recorder) snapshot() ([]Request, <-chan struct{}) {
 	return out, rc.changed
 }
 
-// encodeValues packs a header or query map into one buffer without
+// appendValues appends a header or query map to b, in a form without
 // pointers: the number of keys, then each key with its number of values
 // plus one (0 for nil) and the values, every string preceded by its
-// length (uvarints). A nil map is a nil buffer, so that nil stays nil.
-func encodeValues(m map[string][]string) []byte {
+// length (uvarints). A nil map appends nothing, so that nil stays nil.
+func appendValues(b []byte, m map[string][]string) []byte {
 	if m == nil {
-		return nil
+		return b
 	}
-	n := uvarintLen(len(m))
-	for k, vs := range m {
-		n += uvarintLen(len(k)) + len(k) + uvarintLen(len(vs)+1)
-		for _, v := range vs {
-			n += uvarintLen(len(v)) + len(v)
-		}
-	}
-	b := make([]byte, 0, n)
 	b = binary.AppendUvarint(b, uint64(len(m)))
 	for k, vs := range m {
 		b = binary.AppendUvarint(b, uint64(len(k)))
@@ -145,6 +151,21 @@ func encodeValues(m map[string][]string) []byte {
 	return b
 }
 
+// valuesLen is the number of bytes appendValues appends for m.
+func valuesLen(m map[string][]string) int {
+	if m == nil {
+		return 0
+	}
+	n := uvarintLen(len(m))
+	for k, vs := range m {
+		n += uvarintLen(len(k)) + len(k) + uvarintLen(len(vs)+1)
+		for _, v := range vs {
+			n += uvarintLen(len(v)) + len(v)
+		}
+	}
+	return n
+}
+
 // uvarintLen is the length of n as a uvarint.
 func uvarintLen(n int) int {
 	l := 1
@@ -154,9 +175,9 @@ func uvarintLen(n int) int {
 	return l
 }
 
-// decodeValues unpacks what encodeValues packed.
+// decodeValues unpacks what appendValues packed.
 func decodeValues(b []byte) map[string][]string {
-	if b == nil {
+	if len(b) == 0 {
 		return nil
 	}
 	next := func() uint64 {

@@ -638,32 +638,43 @@ func TestRecordBlobPushAllocation(t *testing.T) {
 }
 
 // TestRecordValuesEncoding: headers and queries are kept encoded and
-// come back as they were, nil as nil and empty as empty.
+// come back as they were, nil as nil and empty as empty, in whichever
+// part of a record they are.
 func TestRecordValuesEncoding(t *testing.T) {
-	for _, m := range []map[string][]string{
+	maps := []map[string][]string{
 		nil,
 		{},
 		{"A": {"1"}},
 		{"Accept": {"a", "b", ""}, "X-Empty": {}, "X-Nil": nil, "": {"no name"}, "Odd\x00\r\n": {strings.Repeat("é\xff", 300)}},
-	} {
-		got := decodeValues(encodeValues(m))
-		if (got == nil) != (m == nil) {
-			t.Errorf("round trip of %v: nil %v, want %v", m, got == nil, m == nil)
-		}
-		if diff := cmp.Diff(m, got); diff != "" {
-			t.Errorf("round trip differs (-want +got):\n%s", diff)
+	}
+	for _, h := range maps {
+		for _, q := range maps {
+			for _, resp := range maps {
+				enc, queryAt, respAt := encodeRecord(h, q, resp)
+				for i, part := range [][]byte{enc[:queryAt], enc[queryAt:respAt], enc[respAt:]} {
+					m := [...]map[string][]string{h, q, resp}[i]
+					got := decodeValues(part)
+					if (got == nil) != (m == nil) {
+						t.Errorf("round trip of %v: nil %v, want %v", m, got == nil, m == nil)
+					}
+					if diff := cmp.Diff(m, got); diff != "" {
+						t.Errorf("round trip differs (-want +got):\n%s", diff)
+					}
+				}
+			}
 		}
 	}
 }
 
-// TestRecordValuesEncodedExactly: the encoding is made in one buffer of
-// exactly its size.
+// TestRecordValuesEncodedExactly: a record's maps are encoded in one
+// buffer of exactly their size.
 func TestRecordValuesEncodedExactly(t *testing.T) {
-	m := map[string][]string{"Accept": {strings.Repeat("a", 200)}, "B": nil, "C": {"", "x"}}
-	if b := encodeValues(m); len(b) != cap(b) {
+	h := map[string][]string{"Accept": {strings.Repeat("a", 200)}, "B": nil, "C": {"", "x"}}
+	q := map[string][]string{"n": {"10"}}
+	if b, _, _ := encodeRecord(h, q, h); len(b) != cap(b) {
 		t.Errorf("encoded %d bytes into a buffer of %d", len(b), cap(b))
 	}
-	if n := testing.AllocsPerRun(50, func() { encodeValues(m) }); n != 1 {
-		t.Errorf("encodeValues allocated %v times, want 1", n)
+	if n := testing.AllocsPerRun(50, func() { encodeRecord(h, q, h) }); n != 1 {
+		t.Errorf("encodeRecord allocated %v times, want 1", n)
 	}
 }

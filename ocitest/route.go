@@ -56,13 +56,18 @@ func parseRoute(method, path string, query url.Values) route {
 	if !ok {
 		return route{Kind: Unknown}
 	}
-	segs := strings.Split(rest, "/")
+	var buf [16]string // most paths: no allocation for the segments
+	segs := splitPath(buf[:0], rest)
 	sh, repoSegs, rt := matchShape(segs)
 	if sh == shapeNone || repoSegs == 0 {
 		return route{Kind: Unknown}
 	}
-	rt.Kind = Unknown // until the method is known to fit the path
-	rt.Repo = strings.Join(segs[:repoSegs], "/")
+	rt.Kind = Unknown       // until the method is known to fit the path
+	repoLen := repoSegs - 1 // the slashes between the repository's segments
+	for _, seg := range segs[:repoSegs] {
+		repoLen += len(seg)
+	}
+	rt.Repo = rest[:repoLen]
 	switch sh {
 	case shapeBlob:
 		switch method {
@@ -130,6 +135,19 @@ func parseRoute(method, path string, query url.Values) route {
 
 // matchShape recognises the endpoint suffix of a path split into segments
 // and reports how many leading segments form the repository name.
+// splitPath appends the "/"-separated segments of p to segs, as
+// strings.Split does.
+func splitPath(segs []string, p string) []string {
+	for {
+		seg, more, found := strings.Cut(p, "/")
+		segs = append(segs, seg)
+		if !found {
+			return segs
+		}
+		p = more
+	}
+}
+
 func matchShape(segs []string) (shape, int, route) {
 	n := len(segs)
 	last := func(i int) string { // i-th segment from the end, 1-based
