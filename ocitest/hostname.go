@@ -62,4 +62,7 @@ func selfSignedCert(hostname string) (tls.Certificate, error) {
 // discardLogger keeps net/http's own messages (TLS handshake errors from
 // clients that do not trust the test certificate, aborted handlers) out of
 // the test output: the registry is quiet unless WithLogf asks otherwise.
-func discardLogger() *log.Logger { return log.New(io.Discard, "", 0) }
+func discardLogger() *log.Logger { return quietLog }
+
+// quietLog is shared: a log.Logger is safe for concurrent use.
+var quietLog = log.New(io.Discard, "", 0)

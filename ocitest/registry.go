@@ -133,21 +133,30 @@ func (reg *Registry) listen(addr string) error {
 	} else {
 		srv.Start()
 	}
-	tr := srv.Client().Transport.(*http.Transport).Clone()
-	if reg.cfg.hostname != "" {
-		dial := tr.DialContext
-		if dial == nil {
-			dial = (&net.Dialer{}).DialContext
-		}
-		tr.DialContext = reg.dialHostname(dial)
-	}
 	reg.mu.Lock()
 	reg.srv = srv
 	reg.addr = ln.Addr().String()
 	reg.closing = make(chan struct{})
-	reg.tr = tr
+	reg.tr = nil // made by the first Transport call: many tests never ask
 	reg.mu.Unlock()
 	return nil
+}
+
+// transportLocked returns the client transport of the running server,
+// making it on first use. The caller holds reg.mu.
+func (reg *Registry) transportLocked() *http.Transport {
+	if reg.tr == nil {
+		tr := reg.srv.Client().Transport.(*http.Transport).Clone()
+		if reg.cfg.hostname != "" {
+			dial := tr.DialContext
+			if dial == nil {
+				dial = (&net.Dialer{}).DialContext
+			}
+			tr.DialContext = reg.dialHostname(dial)
+		}
+		reg.tr = tr
+	}
+	return reg.tr
 }
 
 // hostnameCert returns the certificate for the WithHostname name, making
@@ -197,20 +206,30 @@ func (reg *Registry) Close() {
 	// not cut active connections, and it waited for ever on a handler
 	// blocked reading a body that never came. Now connections are cut
 	// until srv.Close (which stops accepting first) has returned.
+	// The cutting goes on in a goroutine of its own while srv.Close runs
+	// here, so a Close with nothing in flight waits on no other goroutine.
+	srv.CloseClientConnections()
 	done := make(chan struct{})
 	go func() {
-		srv.Close()
-		close(done)
-	}()
-	for {
-		srv.CloseClientConnections()
-		select {
-		case <-done:
-			reg.Transport().CloseIdleConnections() // fix: release the client side too
-			return
-		case <-time.After(10 * time.Millisecond):
+		again := time.NewTimer(10 * time.Millisecond)
+		defer again.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-again.C:
+				srv.CloseClientConnections()
+				again.Reset(10 * time.Millisecond)
+			}
 		}
+	}()
+	srv.Close()
+	close(done)
+	reg.mu.Lock()
+	if reg.tr != nil && reg.srv == srv {
+		reg.tr.CloseIdleConnections() // fix: release the client side too
 	}
+	reg.mu.Unlock()
 }
 
 // Restart stops the server and starts it again on the same address with
@@ -268,7 +287,7 @@ func (reg *Registry) Client() *http.Client {
 func (reg *Registry) Transport() *http.Transport {
 	reg.mu.Lock()
 	defer reg.mu.Unlock()
-	return reg.tr
+	return reg.transportLocked()
 }
 
 // Store is the content store behind the registry, for seeding and
