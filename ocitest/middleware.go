@@ -17,9 +17,9 @@ var apiVersionHeader = []string{"registry/2.0"}
 
 // exchange is what ServeHTTP keeps while it serves one request, in one
 // allocation: a request costs the test's process the fewer allocations,
-// the closer a fixture comes to net/http itself (bench/).
+// the closer a fixture comes to net/http itself (bench/). The request's
+// record is allocated on its own, as the recorder keeps it.
 type exchange struct {
-	req  Request
 	c    call
 	body bodyRecorder
 	cw   captureWriter
@@ -39,7 +39,7 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == tokenPath && reg.auth != nil && reg.auth.mode == authToken && roleOf(r) != cdnHost {
 		rt = route{Kind: Token}
 	}
-	x := &exchange{
+	rec := &record{
 		req: Request{
 			Seq:       reg.rec.nextSeq(),
 			Kind:      rt.Kind,
@@ -53,11 +53,13 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Header: r.Header,
 			Time:   reg.clock.Now(),
 		},
+	}
+	x := &exchange{
 		// One snapshot of the active quirks per request, taken on arrival.
 		c:  call{route: rt, q: quirks.Resolve(reg.quirks.load(), rt.Repo)},
 		cw: captureWriter{ResponseWriter: w},
 	}
-	req, c, body, cw := &x.req, &x.c, &x.body, &x.cw
+	req, c, body, cw := &rec.req, &x.c, &x.body, &x.cw
 	if len(query) > 0 {
 		req.Query = query
 	}
@@ -91,10 +93,11 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		req.BodySize, req.Body = body.n, body.captured
 		req.Quirks = c.applied
 		req.Duration = time.Since(start)
-		reg.rec.add(req, cw.enc, cw.queryAt, cw.respAt)
 		if reg.cfg.logf != nil {
 			reg.cfg.logf("ocitest: %s (%s)", *req, req.Duration.Round(time.Microsecond))
 		}
+		rec.enc, rec.queryAt, rec.respAt = cw.enc, cw.queryAt, cw.respAt
+		reg.rec.add(rec) // req is the recorder's from here on
 		if p != nil {
 			panic(p)
 		}

@@ -70,15 +70,16 @@ func (rc *recorder) nextSeq() int {
 	return rc.seq
 }
 
-// add stores a finished request. enc, queryAt and respAt are its
-// encoding by encodeRecord, made when the response header went out (nil
-// if none did). add keeps requests in Seq order, and wakes waiters.
-func (rc *recorder) add(r *Request, enc []byte, queryAt, respAt int) {
-	if enc == nil {
-		enc, queryAt, respAt = encodeRecord(r.Header, r.Query, nil)
+// add stores a finished request, rec, whose encoding (encodeRecord) was
+// made when the response header went out, or is nil if none did. add
+// keeps requests in Seq order, and wakes waiters. The caller must not
+// touch rec afterwards.
+func (rc *recorder) add(rec *record) {
+	r := &rec.req
+	if rec.enc == nil {
+		rec.enc, rec.queryAt, rec.respAt = encodeRecord(r.Header, r.Query, nil)
 	}
-	rec := &record{req: *r, enc: enc, queryAt: queryAt, respAt: respAt}
-	rec.req.Header, rec.req.Query, rec.req.ResponseHeader = nil, nil, nil
+	r.Header, r.Query, r.ResponseHeader = nil, nil, nil
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	if n := len(rc.reqs); n == 0 || rc.reqs[n-1].req.Seq < r.Seq {
