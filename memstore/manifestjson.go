@@ -2,6 +2,7 @@ package memstore
 
 import (
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -16,11 +17,16 @@ import (
 // and the caller uses encoding/json. When it reports true, raw is exactly
 // what json.Unmarshal makes of b (manifestjson_test.go checks that).
 //
-// The strings it returns are slices of one copy of b, made once: a
-// manifest has a dozen keys and values, and a copy each cost more
-// allocations than the rest of a push.
+// The strings it returns share b's bytes, which must not change
+// afterwards: PutManifest takes ownership of the content it stores, and
+// the manifest's fields (mediaType, subject, annotations) then cost no
+// memory beyond the content itself. A copy per string, or even one copy
+// of the whole manifest, was more than the rest of what a stored manifest
+// holds, and every byte a registry keeps is a byte the test's process
+// must fault in and scan. Strings that outlive a refused manifest (error
+// details) are cloned where they are made.
 func decodeManifest(b []byte, raw *rawManifest) bool {
-	p := jsonScan{b: b, s: string(b)}
+	p := jsonScan{b: b, s: unsafe.String(unsafe.SliceData(b), len(b))}
 	p.space()
 	var seen uint
 	ok := p.object(func(key string) bool {
@@ -103,7 +109,7 @@ func decodeManifest(b []byte, raw *rawManifest) bool {
 // jsonScan reads the plain JSON decodeManifest takes.
 type jsonScan struct {
 	b []byte
-	s string // b as a string, which str slices
+	s string // b's bytes as a string (no copy), which str slices
 	i int
 }
 

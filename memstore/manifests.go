@@ -123,7 +123,13 @@ func (s *Store) PutManifest(name, ref, contentType string, content []byte, tags 
 		r.addSHA512Locked(m, sum512)
 		if m.Subject != nil {
 			m.descJSON = descriptorJSON(m)
-			r.referrers[m.Subject.Digest] = append(r.referrers[m.Subject.Digest], m)
+			subject := m.Subject.Digest
+			if _, ok := r.referrers[subject]; !ok {
+				// The key outlives this manifest if others share its
+				// subject: a copy of its own, not a slice of m.Content.
+				subject = digest.Digest(strings.Clone(string(subject)))
+			}
+			r.referrers[subject] = append(r.referrers[subject], m)
 			s.forgetReferrersIndex(r, m.Subject.Digest)
 		}
 	}
@@ -176,7 +182,9 @@ func (s *Store) checkBlobLocked(name string, r *repo, d ocispec.Descriptor, requ
 }
 
 func unknownReference(name string, d ocispec.Descriptor) error {
-	return withDetail(ErrManifestBlobUnknown, map[string]string{"digest": string(d.Digest)},
+	// A clone: d.Digest shares the refused manifest's bytes, which the
+	// caller may reuse (decodeManifest).
+	return withDetail(ErrManifestBlobUnknown, map[string]string{"digest": strings.Clone(string(d.Digest))},
 		"manifest references %s, unknown to repository %q", d.Digest, name)
 }
 

@@ -2,6 +2,7 @@ package memstore
 
 import (
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -115,4 +116,29 @@ func TestSHA512LookupsConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestRefusedManifestBufferReusable: the strings of a parsed manifest
+// share its bytes (decodeManifest), so whatever outlives a refused
+// manifest must be a copy: the caller owns the buffer again and may
+// reuse it.
+func TestRefusedManifestBufferReusable(t *testing.T) {
+	f := newFixture(t)
+	body := f.image(t, func(m *ocispec.Manifest) { m.Config = f.missingConfig })
+	want := string(f.missingConfig.Digest)
+	_, err := f.s.PutManifest("app", "v1", MediaTypeOCIManifest, body)
+	checkErr(t, err, ErrManifestBlobUnknown)
+	for i := range body {
+		body[i] = 'x'
+	}
+	e, _ := AsError(err)
+	if e == nil {
+		t.Fatalf("error %v is not an *Error", err)
+	}
+	if got := e.Detail.(map[string]string)["digest"]; got != want {
+		t.Errorf("error detail digest = %q after the buffer was reused, want %q", got, want)
+	}
+	if !strings.Contains(e.Message, want) {
+		t.Errorf("error message %q lost the digest %s", e.Message, want)
+	}
 }
