@@ -17,9 +17,10 @@ var apiVersionHeader = []string{"registry/2.0"}
 
 // exchange is what ServeHTTP keeps while it serves one request, in one
 // allocation: a request costs the test's process the fewer allocations,
-// the closer a fixture comes to net/http itself (bench/). The request's
-// record is allocated on its own, as the recorder keeps it.
+// the closer a fixture comes to net/http itself (bench/). The recorder
+// keeps a compact record of it (recorder.go).
 type exchange struct {
+	req  Request
 	c    call
 	body bodyRecorder
 	cw   captureWriter
@@ -39,7 +40,7 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == tokenPath && reg.auth != nil && reg.auth.mode == authToken && roleOf(r) != cdnHost {
 		rt = route{Kind: Token}
 	}
-	rec := &record{
+	x := &exchange{
 		req: Request{
 			Seq:       reg.rec.nextSeq(),
 			Kind:      rt.Kind,
@@ -53,13 +54,11 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Header: r.Header,
 			Time:   reg.clock.Now(),
 		},
-	}
-	x := &exchange{
 		// One snapshot of the active quirks per request, taken on arrival.
 		c:  call{route: rt, q: quirks.Resolve(reg.quirks.load(), rt.Repo)},
 		cw: captureWriter{ResponseWriter: w},
 	}
-	req, c, body, cw := &rec.req, &x.c, &x.body, &x.cw
+	req, c, body, cw := &x.req, &x.c, &x.body, &x.cw
 	if len(query) > 0 {
 		req.Query = query
 	}
@@ -96,8 +95,7 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if reg.cfg.logf != nil {
 			reg.cfg.logf("ocitest: %s (%s)", *req, req.Duration.Round(time.Microsecond))
 		}
-		rec.enc, rec.queryAt, rec.respAt = cw.enc, cw.queryAt, cw.respAt
-		reg.rec.add(rec) // req is the recorder's from here on
+		reg.rec.add(newRecord(req, cw.enc, cw.at))
 		if p != nil {
 			panic(p)
 		}
@@ -163,18 +161,18 @@ type captureWriter struct {
 	http.ResponseWriter
 	req    *Request // whose header and query are encoded with the response's
 	status int
-	// enc, queryAt and respAt are the record of the request and of the
+	// enc and at are the record's encoding of the request and of the
 	// response header as sent with the status line (encodeRecord).
-	enc             []byte
-	queryAt, respAt int
-	written         int64
-	truncateAfter   int64
+	enc           []byte
+	at            [3]uint32
+	written       int64
+	truncateAfter int64
 }
 
 func (w *captureWriter) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
-		w.enc, w.queryAt, w.respAt = encodeRecord(w.req.Header, w.req.Query, w.ResponseWriter.Header())
+		w.enc, w.at = encodeRecord(w.req, w.ResponseWriter.Header())
 	}
 	w.ResponseWriter.WriteHeader(code)
 }

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"sync"
+	"time"
 )
 
 // DefaultMaxRecorded is how many requests a registry keeps by default;
@@ -28,31 +29,102 @@ type recorder struct {
 	watched bool
 }
 
-// record is a finished request as the recorder keeps it: its header,
-// query and response header maps are held encoded (encodeRecord), in
-// buffers without pointers. A registry keeps up to DefaultMaxRecorded
-// requests, and a few hundred thousand small maps made every garbage
-// collection of a busy test's process slower, which cost every request.
-// Requests hands out decoded copies.
+// record is a finished request as the recorder keeps it, compactly: a
+// registry keeps up to DefaultMaxRecorded of them, and every byte a
+// record holds is a byte the test's process must fault in and the
+// garbage collector must walk. (A record used to be a Request with its
+// header maps: a few hundred thousand small maps made every collection of
+// a busy test's process slower, and in a VM each fresh heap page costs
+// microseconds.) The request's strings and its header, query and
+// response header are encoded in one buffer without pointers (enc, made
+// by encodeRecord); Requests hands out decoded copies.
 type record struct {
-	req Request // Header, Query and ResponseHeader nil
-	// enc holds the request header, the query and the response header,
-	// each encoded by appendValues, in one buffer: the query begins at
-	// queryAt and the response header at respAt. An empty part is a nil
-	// map.
-	enc             []byte
-	queryAt, respAt int
+	seq, status            int
+	kind                   Kind
+	bodySize, responseSize int64
+	time                   time.Time
+	duration               time.Duration
+	user                   string // Anonymous or a configured user name
+	body                   []byte
+	lists                  *recordLists // nil when all are empty
+	// enc holds Method, Path, Repo, Reference and UploadID, then the
+	// request header, the query and the response header (appendValues),
+	// which begin at at[0], at[1] and at[2]. An empty part is a nil map.
+	enc []byte
+	at  [3]uint32
 }
 
-// encodeRecord encodes a request's header and query and its response
-// header into one buffer (one allocation per request, see record).
-func encodeRecord(header, query, resp map[string][]string) (enc []byte, queryAt, respAt int) {
-	enc = make([]byte, 0, valuesLen(header)+valuesLen(query)+valuesLen(resp))
-	enc = appendValues(enc, header)
-	queryAt = len(enc)
-	enc = appendValues(enc, query)
-	respAt = len(enc)
-	return appendValues(enc, resp), queryAt, respAt
+// recordLists are a record's rarely set lists.
+type recordLists struct {
+	scopes, granted, quirks, faults []string
+}
+
+// encodeRecord encodes what a record keeps of r encoded, with resp as the
+// response header, in one buffer of exactly its size (one allocation per
+// request).
+func encodeRecord(r *Request, resp map[string][]string) (enc []byte, at [3]uint32) {
+	strs := [...]string{r.Method, r.Path, r.Repo, r.Reference, r.UploadID}
+	n := valuesLen(r.Header) + valuesLen(r.Query) + valuesLen(resp)
+	for _, s := range strs {
+		n += uvarintLen(len(s)) + len(s)
+	}
+	enc = make([]byte, 0, n)
+	for _, s := range strs {
+		enc = binary.AppendUvarint(enc, uint64(len(s)))
+		enc = append(enc, s...)
+	}
+	at[0] = uint32(len(enc))
+	enc = appendValues(enc, r.Header)
+	at[1] = uint32(len(enc))
+	enc = appendValues(enc, r.Query)
+	at[2] = uint32(len(enc))
+	return appendValues(enc, resp), at
+}
+
+// newRecord makes the record of r, whose encoding enc and at were made
+// when its response header went out (nil if none did).
+func newRecord(r *Request, enc []byte, at [3]uint32) *record {
+	if enc == nil {
+		enc, at = encodeRecord(r, nil)
+	}
+	rec := &record{
+		seq: r.Seq, status: r.Status, kind: r.Kind,
+		bodySize: r.BodySize, responseSize: r.ResponseSize,
+		time: r.Time, duration: r.Duration,
+		user: r.User, body: r.Body,
+		enc: enc, at: at,
+	}
+	if len(r.Scopes)+len(r.Granted)+len(r.Quirks)+len(r.Faults) > 0 {
+		rec.lists = &recordLists{scopes: r.Scopes, granted: r.Granted, quirks: r.Quirks, faults: r.Faults}
+	}
+	return rec
+}
+
+// request decodes the record into a Request of its own: nothing in it
+// shares memory with the record.
+func (rec *record) request() Request {
+	r := Request{
+		Seq: rec.seq, Status: rec.status, Kind: rec.kind,
+		BodySize: rec.bodySize, ResponseSize: rec.responseSize,
+		Time: rec.time, Duration: rec.duration,
+		User: rec.user, Body: slices.Clone(rec.body),
+	}
+	b := rec.enc[:rec.at[0]]
+	for _, f := range [...]*string{&r.Method, &r.Path, &r.Repo, &r.Reference, &r.UploadID} {
+		l, n := binary.Uvarint(b)
+		*f = string(b[n : n+int(l)])
+		b = b[n+int(l):]
+	}
+	r.Header = http.Header(decodeValues(rec.enc[rec.at[0]:rec.at[1]]))
+	if q := decodeValues(rec.enc[rec.at[1]:rec.at[2]]); q != nil {
+		r.Query = url.Values(q)
+	}
+	r.ResponseHeader = http.Header(decodeValues(rec.enc[rec.at[2]:]))
+	if l := rec.lists; l != nil {
+		r.Scopes, r.Granted = slices.Clone(l.scopes), slices.Clone(l.granted)
+		r.Quirks, r.Faults = slices.Clone(l.quirks), slices.Clone(l.faults)
+	}
+	return r
 }
 
 func newRecorder(max int) *recorder {
@@ -70,22 +142,15 @@ func (rc *recorder) nextSeq() int {
 	return rc.seq
 }
 
-// add stores a finished request, rec, whose encoding (encodeRecord) was
-// made when the response header went out, or is nil if none did. add
-// keeps requests in Seq order, and wakes waiters. The caller must not
-// touch rec afterwards.
+// add stores a finished request, keeping requests in Seq order, and
+// wakes waiters.
 func (rc *recorder) add(rec *record) {
-	r := &rec.req
-	if rec.enc == nil {
-		rec.enc, rec.queryAt, rec.respAt = encodeRecord(r.Header, r.Query, nil)
-	}
-	r.Header, r.Query, r.ResponseHeader = nil, nil, nil
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
-	if n := len(rc.reqs); n == 0 || rc.reqs[n-1].req.Seq < r.Seq {
+	if n := len(rc.reqs); n == 0 || rc.reqs[n-1].seq < rec.seq {
 		rc.reqs = append(rc.reqs, rec) // the usual case: requests end in order
 	} else {
-		i, _ := slices.BinarySearchFunc(rc.reqs, r.Seq, func(x *record, seq int) int { return x.req.Seq - seq })
+		i, _ := slices.BinarySearchFunc(rc.reqs, rec.seq, func(x *record, seq int) int { return x.seq - seq })
 		rc.reqs = slices.Insert(rc.reqs, i, rec)
 	}
 	if len(rc.reqs) > rc.max {
@@ -110,18 +175,7 @@ func (rc *recorder) snapshot() ([]Request, <-chan struct{}) {
 	defer rc.mu.Unlock()
 	out := make([]Request, len(rc.reqs))
 	for i, rec := range rc.reqs {
-		r := rec.req
-		r.Header = http.Header(decodeValues(rec.enc[:rec.queryAt]))
-		r.ResponseHeader = http.Header(decodeValues(rec.enc[rec.respAt:]))
-		if q := decodeValues(rec.enc[rec.queryAt:rec.respAt]); q != nil {
-			r.Query = url.Values(q)
-		}
-		r.Body = slices.Clone(r.Body)
-		r.Quirks = slices.Clone(r.Quirks)
-		r.Faults = slices.Clone(r.Faults)
-		r.Scopes = slices.Clone(r.Scopes)
-		r.Granted = slices.Clone(r.Granted)
-		out[i] = r
+		out[i] = rec.request()
 	}
 	rc.watched = true
 	return out, rc.changed
