@@ -13,7 +13,13 @@
 // kept in the buffers they were read into; chunked uploads append buffers
 // without copying earlier ones.
 //
-// Digests use sha256 or sha512.
+// Digests use sha256 or sha512. A manifest can be fetched by either; its
+// sha512 digest is computed the first time a client asks for one, since
+// almost every client uses only sha256.
+//
+// The store owns what it is given: a manifest's content, and the strings
+// of its parsed fields, which share the content's bytes, must not be
+// changed by the caller afterwards.
 //
 // # Resource limits
 //

@@ -28,8 +28,18 @@ import (
 func decodeManifest(b []byte, raw *rawManifest) bool {
 	p := jsonScan{b: b, s: unsafe.String(unsafe.SliceData(b), len(b))}
 	p.space()
+	if !p.take('{') {
+		return false
+	}
 	var seen uint
-	ok := p.object(func(key string) bool {
+	for first := true; ; first = false {
+		key, end, ok := p.member(first)
+		if !ok {
+			return false
+		}
+		if end {
+			break
+		}
 		var bit uint
 		switch key {
 		case "schemaVersion":
@@ -38,22 +48,22 @@ func decodeManifest(b []byte, raw *rawManifest) bool {
 			if !ok || n > 1<<31-1 {
 				return false
 			}
-			v := int(n)
-			raw.SchemaVersion = &v
+			if n == 2 {
+				raw.SchemaVersion = &schemaVersion2
+			} else {
+				v := int(n)
+				raw.SchemaVersion = &v
+			}
 		case "mediaType":
 			bit = 1 << 1
-			s, ok := p.str()
-			if !ok {
+			if raw.MediaType, ok = p.str(); !ok {
 				return false
 			}
-			raw.MediaType = s
 		case "artifactType":
 			bit = 1 << 2
-			s, ok := p.str()
-			if !ok {
+			if raw.ArtifactType, ok = p.str(); !ok {
 				return false
 			}
-			raw.ArtifactType = s
 		case "config", "subject":
 			bit = 1 << 3
 			if key == "subject" {
@@ -73,11 +83,7 @@ func decodeManifest(b []byte, raw *rawManifest) bool {
 			if key == "manifests" {
 				bit = 1 << 6
 			}
-			ds := []ocispec.Descriptor{}
-			ok := p.array(func() bool {
-				ds = append(ds, ocispec.Descriptor{})
-				return p.descriptor(&ds[len(ds)-1])
-			})
+			ds, ok := p.descriptors()
 			if !ok {
 				return false
 			}
@@ -88,11 +94,9 @@ func decodeManifest(b []byte, raw *rawManifest) bool {
 			}
 		case "annotations":
 			bit = 1 << 7
-			m, ok := p.stringMap()
-			if !ok {
+			if raw.Annotations, ok = p.stringMap(); !ok {
 				return false
 			}
-			raw.Annotations = m
 		default:
 			return false
 		}
@@ -100,11 +104,15 @@ func decodeManifest(b []byte, raw *rawManifest) bool {
 			return false // a key given twice
 		}
 		seen |= bit
-		return true
-	})
+	}
 	p.space()
-	return ok && p.i == len(b)
+	return p.i == len(b)
 }
+
+// schemaVersion2 is what a decoded schemaVersion of 2, the only valid one,
+// points at: one int for every manifest rather than one each. Nothing
+// writes through rawManifest.SchemaVersion.
+var schemaVersion2 = 2
 
 // jsonScan reads the plain JSON decodeManifest takes.
 type jsonScan struct {
@@ -132,61 +140,48 @@ func (p *jsonScan) take(c byte) bool {
 	return false
 }
 
-// object reads {"key": value, ...}, calling member with p at each value.
-func (p *jsonScan) object(member func(key string) bool) bool {
-	if !p.take('{') {
-		return false
-	}
+// member moves to the next member of an object whose '{' has been read:
+// first says whether it is the first call for the object. It returns the
+// member's key, with p at its value, or end at the closing '}'; !ok is
+// malformed JSON. (Loops over member, rather than a callback per member,
+// cost a manifest push no closures.)
+func (p *jsonScan) member(first bool) (key string, end, ok bool) {
 	p.space()
 	if p.take('}') {
-		return true
+		return "", true, true
 	}
-	for {
-		key, ok := p.str()
-		if !ok {
-			return false
-		}
-		p.space()
-		if !p.take(':') {
-			return false
-		}
-		p.space()
-		if !member(key) {
-			return false
-		}
-		p.space()
-		if p.take('}') {
-			return true
-		}
+	if !first {
 		if !p.take(',') {
-			return false
+			return "", false, false
 		}
 		p.space()
 	}
-}
-
-// array reads [value, ...], calling elem with p at each value.
-func (p *jsonScan) array(elem func() bool) bool {
-	if !p.take('[') {
-		return false
+	if key, ok = p.str(); !ok {
+		return "", false, false
 	}
 	p.space()
+	if !p.take(':') {
+		return "", false, false
+	}
+	p.space()
+	return key, false, true
+}
+
+// element moves to the next element of an array whose '[' has been read,
+// as member does for objects: end at the closing ']', else p is at the
+// element.
+func (p *jsonScan) element(first bool) (end, ok bool) {
+	p.space()
 	if p.take(']') {
-		return true
+		return true, true
 	}
-	for {
-		if !elem() {
-			return false
-		}
-		p.space()
-		if p.take(']') {
-			return true
-		}
+	if !first {
 		if !p.take(',') {
-			return false
+			return false, false
 		}
 		p.space()
 	}
+	return false, true
 }
 
 // str reads a string without escapes or control characters, in valid
@@ -241,10 +236,19 @@ func (p *jsonScan) integer() (int64, bool) {
 // descriptor reads a descriptor of mediaType, digest, size, artifactType
 // and annotations.
 func (p *jsonScan) descriptor(d *ocispec.Descriptor) bool {
+	if !p.take('{') {
+		return false
+	}
 	var seen uint
-	return p.object(func(key string) bool {
+	for first := true; ; first = false {
+		key, end, ok := p.member(first)
+		if !ok {
+			return false
+		}
+		if end {
+			return true
+		}
 		var bit uint
-		var ok bool
 		switch key {
 		case "mediaType":
 			bit = 1 << 0
@@ -263,25 +267,56 @@ func (p *jsonScan) descriptor(d *ocispec.Descriptor) bool {
 		case "annotations":
 			bit = 1 << 4
 			d.Annotations, ok = p.stringMap()
+		default:
+			ok = false
 		}
 		if !ok || seen&bit != 0 {
 			return false
 		}
 		seen |= bit
-		return true
-	})
+	}
+}
+
+// descriptors reads an array of descriptors.
+func (p *jsonScan) descriptors() ([]ocispec.Descriptor, bool) {
+	if !p.take('[') {
+		return nil, false
+	}
+	ds := []ocispec.Descriptor{}
+	for first := true; ; first = false {
+		end, ok := p.element(first)
+		if !ok {
+			return nil, false
+		}
+		if end {
+			return ds, true
+		}
+		ds = append(ds, ocispec.Descriptor{})
+		if !p.descriptor(&ds[len(ds)-1]) {
+			return nil, false
+		}
+	}
 }
 
 // stringMap reads an object of strings, each key once.
 func (p *jsonScan) stringMap() (map[string]string, bool) {
+	if !p.take('{') {
+		return nil, false
+	}
 	m := map[string]string{}
-	ok := p.object(func(key string) bool {
-		if _, dup := m[key]; dup {
-			return false
+	for first := true; ; first = false {
+		key, end, ok := p.member(first)
+		if !ok {
+			return nil, false
 		}
-		v, ok := p.str()
-		m[key] = v
-		return ok
-	})
-	return m, ok
+		if end {
+			return m, true
+		}
+		if _, dup := m[key]; dup {
+			return nil, false
+		}
+		if m[key], ok = p.str(); !ok {
+			return nil, false
+		}
+	}
 }

@@ -53,8 +53,10 @@ func IsDigest(ref string) bool { return strings.Contains(ref, ":") }
 // or a digest; a digest must match the content under its algorithm. tags are
 // further tags to point at the manifest (the spec's ?tag= parameters).
 // contentType is the request's Content-Type. The store takes ownership of
-// content. A manifest new to the repository counts towards the store's
-// byte limit (ErrStoreFull). On error nothing changes.
+// content, which must not change afterwards: the manifest's fields share
+// its bytes. On error content is the caller's again. A manifest new to the
+// repository counts towards the store's byte limit (ErrStoreFull). On
+// error nothing changes.
 func (s *Store) PutManifest(name, ref, contentType string, content []byte, tags ...string) (*Manifest, error) {
 	if err := checkName(name); err != nil {
 		return nil, err
@@ -96,7 +98,7 @@ func (s *Store) PutManifest(name, ref, contentType string, content []byte, tags 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.repos[name]
-	if err := s.checkReferencesLocked(name, r, p); err != nil {
+	if err := s.checkReferencesLocked(name, r, &p); err != nil {
 		return nil, err
 	}
 	var m *Manifest

@@ -64,7 +64,7 @@ type parsedManifest struct {
 // parseManifest checks a manifest's structure. contentType is the request's
 // Content-Type (parameters allowed, empty when absent). References to other
 // content are returned for the caller to check against the repository.
-func parseManifest(contentType string, b []byte) (*parsedManifest, error) {
+func parseManifest(contentType string, b []byte) (parsedManifest, error) {
 	ct := ""
 	switch {
 	case IsManifestMediaType(contentType):
@@ -72,7 +72,7 @@ func parseManifest(contentType string, b []byte) (*parsedManifest, error) {
 	case contentType != "":
 		mt, _, err := mime.ParseMediaType(contentType)
 		if err != nil {
-			return nil, errorf(ErrManifestInvalid, "malformed Content-Type %q", contentType)
+			return parsedManifest{}, errorf(ErrManifestInvalid, "malformed Content-Type %q", contentType)
 		}
 		ct = mt
 	}
@@ -88,49 +88,49 @@ func parseManifest(contentType string, b []byte) (*parsedManifest, error) {
 			raw = rawManifest{}
 			dec := json.NewDecoder(bytes.NewReader(b))
 			if err := dec.Decode(&raw); err != nil {
-				return nil, errorf(ErrManifestInvalid, "manifest is not valid JSON: %v", err)
+				return parsedManifest{}, errorf(ErrManifestInvalid, "manifest is not valid JSON: %v", err)
 			}
 			if !onlySpaceLeft(b, dec.InputOffset()) {
-				return nil, errorf(ErrManifestInvalid, "manifest has data after the JSON object")
+				return parsedManifest{}, errorf(ErrManifestInvalid, "manifest has data after the JSON object")
 			}
 		}
 	}
 	if raw.SchemaVersion == nil || *raw.SchemaVersion != 2 {
-		return nil, errorf(ErrManifestInvalid, "schemaVersion must be 2")
+		return parsedManifest{}, errorf(ErrManifestInvalid, "schemaVersion must be 2")
 	}
 	mt, err := manifestMediaType(ct, &raw)
 	if err != nil {
-		return nil, err
+		return parsedManifest{}, err
 	}
-	p := &parsedManifest{mediaType: mt, annotations: raw.Annotations}
+	p := parsedManifest{mediaType: mt, annotations: raw.Annotations}
 	if isIndexMediaType(mt) {
 		if raw.Config != nil || raw.Layers != nil {
-			return nil, errorf(ErrManifestInvalid, "an index has no config or layers")
+			return parsedManifest{}, errorf(ErrManifestInvalid, "an index has no config or layers")
 		}
 		if raw.Manifests == nil {
-			return nil, errorf(ErrManifestInvalid, "an index needs a manifests list")
+			return parsedManifest{}, errorf(ErrManifestInvalid, "an index needs a manifests list")
 		}
 		for i, d := range raw.Manifests {
 			if err := checkDescriptor(d, "manifests", i); err != nil {
-				return nil, err
+				return parsedManifest{}, err
 			}
 		}
 		p.children = raw.Manifests
 		p.artifactType = raw.ArtifactType
 	} else {
 		if raw.Manifests != nil {
-			return nil, errorf(ErrManifestInvalid, "an image manifest has no manifests list")
+			return parsedManifest{}, errorf(ErrManifestInvalid, "an image manifest has no manifests list")
 		}
 		if raw.Config == nil {
-			return nil, errorf(ErrManifestInvalid, "an image manifest needs a config descriptor")
+			return parsedManifest{}, errorf(ErrManifestInvalid, "an image manifest needs a config descriptor")
 		}
 		if err := checkDescriptor(*raw.Config, "config", -1); err != nil {
-			return nil, err
+			return parsedManifest{}, err
 		}
 		p.config = raw.Config
 		for i, d := range raw.Layers {
 			if err := checkDescriptor(d, "layers", i); err != nil {
-				return nil, err
+				return parsedManifest{}, err
 			}
 		}
 		p.layers = raw.Layers
@@ -144,10 +144,10 @@ func parseManifest(contentType string, b []byte) (*parsedManifest, error) {
 	}
 	if raw.Subject != nil {
 		if mt == MediaTypeDockerManifest || mt == MediaTypeDockerManifestList {
-			return nil, errorf(ErrManifestInvalid, "docker manifests have no subject field")
+			return parsedManifest{}, errorf(ErrManifestInvalid, "docker manifests have no subject field")
 		}
 		if err := checkDescriptor(*raw.Subject, "subject", -1); err != nil {
-			return nil, err
+			return parsedManifest{}, err
 		}
 		p.subject = raw.Subject
 	}

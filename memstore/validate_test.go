@@ -282,7 +282,7 @@ func TestParseManifest(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(tt.want, *got, cmp.AllowUnexported(parsedManifest{})); diff != "" {
+			if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(parsedManifest{})); diff != "" {
 				t.Errorf("parseManifest (-want +got):\n%s", diff)
 			}
 		})
