@@ -61,24 +61,23 @@ type recordLists struct {
 
 // encodeRecord encodes what a record keeps of r encoded, with resp as the
 // response header, in one buffer of exactly its size (one allocation per
-// request).
+// request): it is written once into a buffer on the stack, then copied.
 func encodeRecord(r *Request, resp map[string][]string) (enc []byte, at [3]uint32) {
-	strs := [...]string{r.Method, r.Path, r.Repo, r.Reference, r.UploadID}
-	n := valuesLen(r.Header) + valuesLen(r.Query) + valuesLen(resp)
-	for _, s := range strs {
-		n += uvarintLen(len(s)) + len(s)
+	var scratch [1024]byte
+	b := scratch[:0]
+	for _, s := range [...]string{r.Method, r.Path, r.Repo, r.Reference, r.UploadID} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
 	}
-	enc = make([]byte, 0, n)
-	for _, s := range strs {
-		enc = binary.AppendUvarint(enc, uint64(len(s)))
-		enc = append(enc, s...)
-	}
-	at[0] = uint32(len(enc))
-	enc = appendValues(enc, r.Header)
-	at[1] = uint32(len(enc))
-	enc = appendValues(enc, r.Query)
-	at[2] = uint32(len(enc))
-	return appendValues(enc, resp), at
+	at[0] = uint32(len(b))
+	b = appendValues(b, r.Header)
+	at[1] = uint32(len(b))
+	b = appendValues(b, r.Query)
+	at[2] = uint32(len(b))
+	b = appendValues(b, resp)
+	enc = make([]byte, len(b))
+	copy(enc, b)
+	return enc, at
 }
 
 // newRecord makes the record of r, whose encoding enc and at were made
@@ -183,51 +182,121 @@ func (rc *recorder) snapshot() ([]Request, <-chan struct{}) {
 
 // appendValues appends a header or query map to b, in a form without
 // pointers: the number of keys, then each key with its number of values
-// plus one (0 for nil) and the values, every string preceded by its
-// length (uvarints). A nil map appends nothing, so that nil stays nil.
+// plus one (0 for nil) and the values, every string as appendString
+// writes it. A nil map appends nothing, so that nil stays nil.
 func appendValues(b []byte, m map[string][]string) []byte {
 	if m == nil {
 		return b
 	}
 	b = binary.AppendUvarint(b, uint64(len(m)))
 	for k, vs := range m {
-		b = binary.AppendUvarint(b, uint64(len(k)))
-		b = append(b, k...)
+		b = appendString(b, k)
 		if vs == nil {
 			b = binary.AppendUvarint(b, 0) // nil values stay nil, as Header.Clone keeps them
 			continue
 		}
 		b = binary.AppendUvarint(b, uint64(len(vs))+1)
 		for _, v := range vs {
-			b = binary.AppendUvarint(b, uint64(len(v)))
-			b = append(b, v...)
+			b = appendString(b, v)
 		}
 	}
 	return b
 }
 
-// valuesLen is the number of bytes appendValues appends for m.
-func valuesLen(m map[string][]string) int {
-	if m == nil {
-		return 0
-	}
-	n := uvarintLen(len(m))
-	for k, vs := range m {
-		n += uvarintLen(len(k)) + len(k) + uvarintLen(len(vs)+1)
-		for _, v := range vs {
-			n += uvarintLen(len(v)) + len(v)
-		}
-	}
-	return n
+// recordWords are header names and values nearly every request or
+// response has. A record holds each as one byte instead of its text: the
+// headers are most of what a record keeps, and a registry keeps 100,000
+// records. The order is part of the encoding of the records in memory
+// only, so it may change freely.
+var recordWords = [...]string{
+	"Accept", "Accept-Encoding", "Accept-Ranges", "Authorization", "Cache-Control",
+	"Content-Length", "Content-Range", "Content-Type", "Docker-Content-Digest",
+	"Docker-Distribution-Api-Version", "Docker-Upload-Uuid", "Etag", "Link", "Location",
+	"Oci-Subject", "Range", "User-Agent", "Www-Authenticate",
+	"registry/2.0", "application/json", "application/octet-stream", "bytes", "gzip",
+	"max-age=31536000", "0", "Go-http-client/1.1",
+	"application/vnd.oci.image.manifest.v1+json", "application/vnd.oci.image.index.v1+json",
+	"application/vnd.docker.distribution.manifest.v2+json",
+	"application/vnd.docker.distribution.manifest.list.v2+json",
 }
 
-// uvarintLen is the length of n as a uvarint.
-func uvarintLen(n int) int {
-	l := 1
-	for ; n >= 0x80; n >>= 7 {
-		l++
+// recordWord returns s's index in recordWords, or -1.
+func recordWord(s string) int {
+	// A switch on the strings compiles to a few comparisons, cheaper
+	// than hashing s for a map.
+	switch s {
+	case "Accept":
+		return 0
+	case "Accept-Encoding":
+		return 1
+	case "Accept-Ranges":
+		return 2
+	case "Authorization":
+		return 3
+	case "Cache-Control":
+		return 4
+	case "Content-Length":
+		return 5
+	case "Content-Range":
+		return 6
+	case "Content-Type":
+		return 7
+	case "Docker-Content-Digest":
+		return 8
+	case "Docker-Distribution-Api-Version":
+		return 9
+	case "Docker-Upload-Uuid":
+		return 10
+	case "Etag":
+		return 11
+	case "Link":
+		return 12
+	case "Location":
+		return 13
+	case "Oci-Subject":
+		return 14
+	case "Range":
+		return 15
+	case "User-Agent":
+		return 16
+	case "Www-Authenticate":
+		return 17
+	case "registry/2.0":
+		return 18
+	case "application/json":
+		return 19
+	case "application/octet-stream":
+		return 20
+	case "bytes":
+		return 21
+	case "gzip":
+		return 22
+	case "max-age=31536000":
+		return 23
+	case "0":
+		return 24
+	case "Go-http-client/1.1":
+		return 25
+	case "application/vnd.oci.image.manifest.v1+json":
+		return 26
+	case "application/vnd.oci.image.index.v1+json":
+		return 27
+	case "application/vnd.docker.distribution.manifest.v2+json":
+		return 28
+	case "application/vnd.docker.distribution.manifest.list.v2+json":
+		return 29
 	}
-	return l
+	return -1
+}
+
+// appendString appends s as a uvarint tag, odd for a word of recordWords
+// (2×index+1) and even for text (2×length) followed by the text.
+func appendString(b []byte, s string) []byte {
+	if i := recordWord(s); i >= 0 {
+		return binary.AppendUvarint(b, uint64(2*i+1))
+	}
+	b = binary.AppendUvarint(b, uint64(2*len(s)))
+	return append(b, s...)
 }
 
 // decodeValues unpacks what appendValues packed.
@@ -241,9 +310,12 @@ func decodeValues(b []byte) map[string][]string {
 		return v
 	}
 	str := func() string {
-		l := next()
-		s := string(b[:l])
-		b = b[l:]
+		t := next()
+		if t%2 == 1 {
+			return recordWords[t/2]
+		}
+		s := string(b[:t/2])
+		b = b[t/2:]
 		return s
 	}
 	keys := next()

@@ -700,3 +700,28 @@ func TestRecordEncodedExactly(t *testing.T) {
 		t.Errorf("encodeRecord allocated %v times, want 1", n)
 	}
 }
+
+// TestRecordWords: recordWord is the inverse of recordWords, for every
+// word and for strings that are not words.
+func TestRecordWords(t *testing.T) {
+	seen := map[string]bool{}
+	for i, w := range recordWords {
+		if seen[w] {
+			t.Errorf("%q is in recordWords twice", w)
+		}
+		seen[w] = true
+		if got := recordWord(w); got != i {
+			t.Errorf("recordWord(%q) = %d, want %d", w, got, i)
+		}
+	}
+	for _, s := range []string{"", "accept", "Content-type", "registry/2.1", "1", "Etag "} {
+		if got := recordWord(s); got != -1 {
+			t.Errorf("recordWord(%q) = %d, want -1", s, got)
+		}
+	}
+	// Words and text mixed round-trip (TestRecordRoundTrip covers text).
+	h := map[string][]string{"Content-Type": {"application/json", "x"}, "X-Other": {"gzip", ""}, "0": {"0"}}
+	if got := decodeValues(appendValues(nil, h)); !cmp.Equal(h, got) {
+		t.Errorf("round trip differs (-want +got):\n%s", cmp.Diff(h, got))
+	}
+}
