@@ -82,31 +82,36 @@ func checkInvariants(t testing.TB, s *Store) {
 			}
 		}
 		stored := map[*Manifest]bool{}
-		unhashed := 0
 		for d, m := range r.manifests {
 			stored[m] = true
 			if d != m.sha256 || digest.SHA256.FromBytes(m.Content) != d {
 				t.Errorf("%s: manifest stored under %s, not its sha256 digest", name, d)
 			}
-			if m.Digest != m.sha256 && m.Digest != m.sha512 {
+			if m.Digest != m.sha256 && m.Digest != digest.SHA512.FromBytes(m.Content) {
 				t.Errorf("%s: manifest %s is not stored under the digest it was pushed by", name, m.Digest)
-			}
-			if m.sha512 == "" {
-				unhashed++
-			} else if r.sha512[m.sha512] != m || digest.SHA512.FromBytes(m.Content) != m.sha512 {
-				t.Errorf("%s: manifest %s not indexed under its sha512 digest %s", name, m.Digest, m.sha512)
 			}
 			if got := m.Digest.Algorithm().FromBytes(m.Content); got != m.Digest {
 				t.Errorf("%s: manifest %s has content hashing to %s", name, m.Digest, got)
 			}
 		}
-		if unhashed != r.unhashed {
-			t.Errorf("%s: %d manifests not indexed by sha512, the count says %d", name, unhashed, r.unhashed)
-		}
-		for k, m := range r.sha512 {
-			if !stored[m] || m.sha512 != k {
-				t.Errorf("%s: sha512 index holds %s for a manifest not stored under it", name, k)
+		// Every stored manifest is either waiting to be hashed or indexed
+		// by its sha512 digest, once; nothing else is in either.
+		pending := map[*Manifest]bool{}
+		for _, m := range r.unhashed {
+			if !stored[m] || pending[m] {
+				t.Errorf("%s: unhashed list holds %s twice or after its deletion", name, m.Digest)
 			}
+			pending[m] = true
+		}
+		indexed := map[*Manifest]bool{}
+		for k, m := range r.sha512 {
+			if !stored[m] || pending[m] || indexed[m] || digest.SHA512.FromBytes(m.Content) != k {
+				t.Errorf("%s: sha512 index holds %s for a manifest not stored, or not only, under it", name, k)
+			}
+			indexed[m] = true
+		}
+		if len(pending)+len(indexed) != len(stored) {
+			t.Errorf("%s: %d manifests stored, %d waiting for sha512 and %d indexed", name, len(stored), len(pending), len(indexed))
 		}
 		for m := range stored {
 			if m.Subject == nil {

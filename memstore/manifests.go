@@ -25,10 +25,9 @@ type Manifest struct {
 	ArtifactType string
 	Annotations  map[string]string
 
-	// sha256 is the key the repository stores the manifest under;
-	// sha512 is its sha512 digest, "" until a client first asks for a
-	// manifest by a sha512 digest (sha512.go).
-	sha256, sha512 digest.Digest
+	// sha256 is the key the repository stores the manifest under (its
+	// sha512 digest is indexed beside it, lazily: sha512.go).
+	sha256 digest.Digest
 	// descJSON is Descriptor() as encoding/json writes it, for manifests
 	// with a subject: the referrers index is put together from these.
 	descJSON []byte
@@ -126,12 +125,7 @@ func (s *Store) PutManifest(name, ref, contentType string, content []byte, tags 
 		if m.Subject != nil {
 			m.descJSON = descriptorJSON(m)
 			subject := m.Subject.Digest
-			if _, ok := r.referrers[subject]; !ok {
-				// The key outlives this manifest if others share its
-				// subject: a copy of its own, not a slice of m.Content.
-				subject = digest.Digest(strings.Clone(string(subject)))
-			}
-			r.referrers[subject] = append(r.referrers[subject], m)
+			r.referrers[referrersKey(subject)] = append(r.referrers[subject], m)
 			s.forgetReferrersIndex(r, m.Subject.Digest)
 		}
 	}
@@ -181,6 +175,16 @@ func (s *Store) checkBlobLocked(name string, r *repo, d ocispec.Descriptor, requ
 		return errorf(ErrManifestInvalid, "blob %s has %d bytes, the manifest says %d", d.Digest, e.content.Size(), d.Size)
 	}
 	return nil
+}
+
+// referrersKey is a subject digest as a key of repo.referrers: a copy of
+// its own. A manifest's Subject.Digest shares the manifest's bytes
+// (decodeManifest), and an assignment to a map replaces the stored key
+// with the one given, so a key that were a slice of one manifest's bytes
+// would keep them alive after that manifest is deleted, and hand them out
+// in Snapshot.
+func referrersKey(d digest.Digest) digest.Digest {
+	return digest.Digest(strings.Clone(string(d)))
 }
 
 func unknownReference(name string, d ocispec.Descriptor) error {
@@ -269,7 +273,7 @@ func (s *Store) DeleteManifest(name, ref string) error {
 		if len(list) == 0 {
 			delete(r.referrers, m.Subject.Digest)
 		} else {
-			r.referrers[m.Subject.Digest] = list
+			r.referrers[referrersKey(m.Subject.Digest)] = list
 		}
 	}
 	return nil

@@ -1,10 +1,13 @@
 package memstore
 
 import (
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/opencontainers/go-digest"
@@ -141,4 +144,66 @@ func TestRefusedManifestBufferReusable(t *testing.T) {
 	if !strings.Contains(e.Message, want) {
 		t.Errorf("error message %q lost the digest %s", e.Message, want)
 	}
+}
+
+// TestManifestUnchangedBySHA512Lookup: a sha512 lookup indexes beside the
+// manifests, never in them, so callers may copy or compare the
+// *Manifest values they hold while others look manifests up (run with
+// -race).
+func TestManifestUnchangedBySHA512Lookup(t *testing.T) {
+	f := newFixture(t)
+	m := mustPutManifest(t, f.s, "app", "v1", MediaTypeOCIManifest, f.image(t, nil))
+	before := *m
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if _, err := f.s.Manifest("app", string(digest.SHA512.FromBytes(m.Content))); err != nil {
+			t.Error(err)
+		}
+	})
+	wg.Go(func() {
+		if diff := cmp.Diff(before, *m, cmp.AllowUnexported(Manifest{})); diff != "" {
+			t.Errorf("a sha512 lookup changed the manifest (-before +after):\n%s", diff)
+		}
+	})
+	wg.Wait()
+}
+
+// TestReferrersKeysOwnTheirBytes: a manifest's Subject.Digest shares its
+// content, and a map assignment replaces a string key with the one given,
+// so every referrers key must be a copy: else a deleted referrer's bytes
+// stayed alive behind the key, and Snapshot handed them out.
+func TestReferrersKeysOwnTheirBytes(t *testing.T) {
+	f := newFixture(t)
+	subject := ocispec.Descriptor{MediaType: MediaTypeOCIManifest, Digest: sha256Of([]byte("subject")), Size: 7}
+	var ms []*Manifest
+	for i := range 3 {
+		ms = append(ms, mustPutManifest(t, f.s, "app", "r"+strconv.Itoa(i), MediaTypeOCIManifest, f.image(t, func(m *ocispec.Manifest) {
+			m.Subject = &subject
+			m.Annotations = map[string]string{"n": strconv.Itoa(i)}
+		})))
+	}
+	inside := func(s string, b []byte) bool {
+		p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+		lo := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+		return p >= lo && p < lo+uintptr(len(b))
+	}
+	check := func(step string) {
+		t.Helper()
+		keys := slices.Collect(maps.Keys(f.s.repos["app"].referrers))
+		for k := range f.s.Snapshot().Repositories["app"].Referrers {
+			keys = append(keys, k)
+		}
+		for _, k := range keys {
+			for i, m := range ms {
+				if inside(string(k), m.Content) {
+					t.Errorf("%s: referrers key %s is a slice of manifest %d's bytes", step, k, i)
+				}
+			}
+		}
+	}
+	check("after the pushes")
+	if err := f.s.DeleteManifest("app", string(ms[0].Digest)); err != nil {
+		t.Fatal(err)
+	}
+	check("after deleting a referrer")
 }

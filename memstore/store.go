@@ -57,10 +57,10 @@ type blobEntry struct {
 type repo struct {
 	blobs     map[digest.Digest]struct{}
 	manifests map[digest.Digest]*Manifest // keyed by the sha256 digest of the bytes
-	// sha512 indexes the manifests by their sha512 digest, lazily:
-	// unhashed of them are not in it yet (sha512.go).
+	// sha512 indexes the manifests by their sha512 digest, lazily: those
+	// in unhashed are not in it yet (sha512.go).
 	sha512    map[digest.Digest]*Manifest
-	unhashed  int
+	unhashed  []*Manifest
 	tags      map[string]*Manifest
 	tagNames  []string // sorted; kept in step with tags for cheap pagination
 	tagOrder  []string // in the order tags were first pushed (what storage-ordered registries list)

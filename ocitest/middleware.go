@@ -253,13 +253,17 @@ func readingWhole(body io.Reader) (keep func(read []byte)) {
 	limit := b.limit
 	b.limit = 0
 	return func(read []byte) {
-		if len(read) > limit {
-			// Only the first limit bytes are kept, in a buffer of their
-			// own, so a large body refused is not held on to.
-			b.captured = slices.Clone(read[:limit])
-			return
+		switch {
+		case len(read) == 0:
+			// Nothing read: Body stays nil, as for any empty body.
+		case len(read) > limit || cap(read) != len(read):
+			// A body over the limit, or cut short of the buffer made for
+			// its declared length: only what is kept is copied, so the
+			// record does not hold on to the rest of the buffer.
+			b.captured = slices.Clone(read[:min(len(read), limit)])
+		default:
+			b.captured = read
 		}
-		b.captured = read[:len(read):len(read)]
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -723,5 +724,35 @@ func TestRecordWords(t *testing.T) {
 	h := map[string][]string{"Content-Type": {"application/json", "x"}, "X-Other": {"gzip", ""}, "0": {"0"}}
 	if got := decodeValues(appendValues(nil, h)); !cmp.Equal(h, got) {
 		t.Errorf("round trip differs (-want +got):\n%s", cmp.Diff(h, got))
+	}
+}
+
+// TestRecordManifestBodyKept: a manifest PUT's body is recorded as read,
+// without holding more than it: an empty body is nil, and a body cut
+// short of its declared length keeps a buffer of the bytes that came, not
+// the one made for the declared length.
+func TestRecordManifestBodyKept(t *testing.T) {
+	reg := New(t)
+	do(t, reg, "PUT", "/v2/app/manifests/v1", nil, "Content-Type: application/vnd.oci.image.manifest.v1+json")
+	if put, _ := reg.LastRequest(); put.Kind != ManifestPut || put.Body != nil {
+		t.Errorf("empty manifest PUT recorded as %v with Body %#v, want ManifestPut and nil", put.Kind, put.Body)
+	}
+
+	conn, err := net.Dial("tcp", reg.Host())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "PUT /v2/app/manifests/v2 HTTP/1.1\r\nHost: %s\r\nContent-Type: application/vnd.oci.image.manifest.v1+json\r\nContent-Length: 1000000\r\n\r\n{\"schema", reg.Host())
+	conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := reg.WaitFor(ctx, Match{Kind: ManifestPut, Reference: "v2"}, 1); err != nil {
+		t.Fatalf("the cut-short PUT was not recorded: %v", err)
+	}
+	reg.rec.mu.Lock()
+	defer reg.rec.mu.Unlock()
+	body := reg.rec.reqs[len(reg.rec.reqs)-1].body
+	if string(body) != `{"schema` || cap(body) != len(body) {
+		t.Errorf("cut-short PUT recorded %q in a buffer of %d bytes, want the 8 bytes sent in a buffer of their own", body, cap(body))
 	}
 }
