@@ -31,18 +31,19 @@ func runImpls(b *testing.B, set []impl, setup setupFunc) {
 				loop = setup(b, s)
 			}
 			b.ReportAllocs()
-			cpu, faults := processCPU(), pageFaults()
+			cpu, faults := processUsage()
 			b.ResetTimer()
 			loop(b)
 			b.StopTimer()
+			cpuEnd, faultsEnd := processUsage()
 			// CPU time of the whole process (client and server) per
 			// operation: unlike ns/op, it does not count time spent
 			// waiting for a core that other processes hold.
-			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(cpuEnd-cpu)/float64(b.N), "cpu-ns/op")
 			// Fresh heap pages the process touched per operation: in a VM
 			// each costs microseconds, so memory a registry keeps per
 			// request shows in its times (BENCHMARKS.md).
-			b.ReportMetric(float64(pageFaults()-faults)/float64(b.N), "faults/op")
+			b.ReportMetric(float64(faultsEnd-faults)/float64(b.N), "faults/op")
 		})
 		if s != nil {
 			s.close()
@@ -51,22 +52,14 @@ func runImpls(b *testing.B, set []impl, setup setupFunc) {
 	}
 }
 
-// pageFaults is the number of minor page faults the process has taken.
-func pageFaults() int64 {
+// processUsage is the CPU time the process has used, in nanoseconds, and
+// the number of minor page faults it has taken.
+func processUsage() (cpuNanos, faults int64) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
+		return 0, 0
 	}
-	return ru.Minflt
-}
-
-// processCPU is the CPU time the process has used, in nanoseconds.
-func processCPU() int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return ru.Utime.Nano() + ru.Stime.Nano()
+	return ru.Utime.Nano() + ru.Stime.Nano(), ru.Minflt
 }
 
 // getLoop is a timed loop of GET or HEAD requests for url.

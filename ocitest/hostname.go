@@ -59,10 +59,8 @@ func selfSignedCert(hostname string) (tls.Certificate, error) {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
 }
 
-// discardLogger keeps net/http's own messages (TLS handshake errors from
+// discardLog keeps net/http's own messages (TLS handshake errors from
 // clients that do not trust the test certificate, aborted handlers) out of
 // the test output: the registry is quiet unless WithLogf asks otherwise.
-func discardLogger() *log.Logger { return quietLog }
-
-// quietLog is shared: a log.Logger is safe for concurrent use.
-var quietLog = log.New(io.Discard, "", 0)
+// Every server shares it: a log.Logger is safe for concurrent use.
+var discardLog = log.New(io.Discard, "", 0)

@@ -84,7 +84,7 @@ func (reg *Registry) startExtraLocked(role hostRole, addr string) (string, error
 		Listener: ln,
 		Config: &http.Server{
 			Handler:  reg,
-			ErrorLog: discardLogger(),
+			ErrorLog: discardLog,
 			BaseContext: func(net.Listener) context.Context {
 				return context.WithValue(context.Background(), hostRoleKey{}, role)
 			},

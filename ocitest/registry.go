@@ -118,7 +118,7 @@ func (reg *Registry) listen(addr string) error {
 	}
 	srv := &httptest.Server{
 		Listener: ln,
-		Config:   &http.Server{Handler: reg, ErrorLog: discardLogger()},
+		Config:   &http.Server{Handler: reg, ErrorLog: discardLog},
 	}
 	if reg.cfg.tls {
 		if reg.cfg.hostname != "" {
