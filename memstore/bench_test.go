@@ -90,3 +90,16 @@ func BenchmarkManifestByTag(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkParseManifest is the validation of a manifest push alone: the
+// decoding and the checks of its fields, without hashing or storing.
+func BenchmarkParseManifest(b *testing.B) {
+	body := benchImageManifest(b, New())(1)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := parseManifest(ocispec.MediaTypeImageManifest, body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

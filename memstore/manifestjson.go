@@ -190,26 +190,41 @@ func (p *jsonScan) str() (string, bool) {
 	if !p.take('"') {
 		return "", false
 	}
-	start, ascii := p.i, true
-	for p.i < len(p.b) {
-		c := p.b[p.i]
-		switch {
+	// b and i are locals so that the loop keeps them in registers.
+	b, i := p.b, p.i
+	start, ascii := i, true
+	for {
+		for i < len(b) && plainStringByte[b[i]] {
+			i++
+		}
+		if i == len(b) {
+			return "", false
+		}
+		switch c := b[i]; {
 		case c == '"':
-			s := p.s[start:p.i]
-			p.i++
+			s := p.s[start:i]
+			p.i = i + 1
 			if !ascii && !utf8.ValidString(s) {
 				return "", false
 			}
 			return s, true
-		case c == '\\' || c < 0x20:
-			return "", false
 		case c >= 0x80:
 			ascii = false
+			i++
+		default: // an escape or a control character
+			return "", false
 		}
-		p.i++
 	}
-	return "", false
 }
+
+// plainStringByte is true for the bytes str passes over without a second
+// look: printable ASCII other than '"' and '\\'.
+var plainStringByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // integer reads a non-negative integer of at most 18 digits, without a
 // fraction or exponent.

@@ -6,6 +6,7 @@ import (
 	"crypto/sha512"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"hash"
 	"mime"
 	"slices"
@@ -110,8 +111,8 @@ func parseManifest(contentType string, b []byte) (parsedManifest, error) {
 		if raw.Manifests == nil {
 			return parsedManifest{}, errorf(ErrManifestInvalid, "an index needs a manifests list")
 		}
-		for i, d := range raw.Manifests {
-			if err := checkDescriptor(d, "manifests", i); err != nil {
+		for i := range raw.Manifests {
+			if err := checkDescriptor(&raw.Manifests[i], "manifests", i); err != nil {
 				return parsedManifest{}, err
 			}
 		}
@@ -124,12 +125,12 @@ func parseManifest(contentType string, b []byte) (parsedManifest, error) {
 		if raw.Config == nil {
 			return parsedManifest{}, errorf(ErrManifestInvalid, "an image manifest needs a config descriptor")
 		}
-		if err := checkDescriptor(*raw.Config, "config", -1); err != nil {
+		if err := checkDescriptor(raw.Config, "config", -1); err != nil {
 			return parsedManifest{}, err
 		}
 		p.config = raw.Config
-		for i, d := range raw.Layers {
-			if err := checkDescriptor(d, "layers", i); err != nil {
+		for i := range raw.Layers {
+			if err := checkDescriptor(&raw.Layers[i], "layers", i); err != nil {
 				return parsedManifest{}, err
 			}
 		}
@@ -146,7 +147,7 @@ func parseManifest(contentType string, b []byte) (parsedManifest, error) {
 		if mt == MediaTypeDockerManifest || mt == MediaTypeDockerManifestList {
 			return parsedManifest{}, errorf(ErrManifestInvalid, "docker manifests have no subject field")
 		}
-		if err := checkDescriptor(*raw.Subject, "subject", -1); err != nil {
+		if err := checkDescriptor(raw.Subject, "subject", -1); err != nil {
 			return parsedManifest{}, err
 		}
 		p.subject = raw.Subject
@@ -182,32 +183,37 @@ func manifestMediaType(ct string, raw *rawManifest) (string, error) {
 }
 
 // checkDescriptor validates one descriptor's fields; i < 0 for single fields.
-func checkDescriptor(d ocispec.Descriptor, field string, i int) error {
+func checkDescriptor(d *ocispec.Descriptor, field string, i int) error {
+	problem := descriptorProblem(d)
+	if problem == "" {
+		return nil
+	}
+	// Where the descriptor sits is spelled out only for an error: a
+	// manifest push checks several descriptors and most are fine.
 	where := field
 	if i >= 0 {
 		where = field + "[" + strconv.Itoa(i) + "]"
 	}
-	if !validMediaType(d.MediaType) {
-		return errorf(ErrManifestInvalid, "%s: invalid mediaType %q", where, d.MediaType)
+	return errorf(ErrManifestInvalid, "%s: %s", where, problem)
+}
+
+// descriptorProblem says what is wrong with d's fields, "" if nothing.
+func descriptorProblem(d *ocispec.Descriptor) string {
+	switch {
+	case !validMediaType(d.MediaType):
+		return fmt.Sprintf("invalid mediaType %q", d.MediaType)
+	case !validDigest(string(d.Digest)):
+		return fmt.Sprintf("invalid digest %q", d.Digest)
+	case d.Size < 0:
+		return "negative size"
+	case d.Data != nil && int64(len(d.Data)) != d.Size:
+		return fmt.Sprintf("data has %d bytes but size is %d", len(d.Data), d.Size)
+	case d.Data != nil && d.Digest.Algorithm().FromBytes(d.Data) != d.Digest:
+		return fmt.Sprintf("data does not match digest %s", d.Digest)
+	case d.ArtifactType != "" && !validMediaType(d.ArtifactType):
+		return fmt.Sprintf("invalid artifactType %q", d.ArtifactType)
 	}
-	if _, err := ParseDigest(string(d.Digest)); err != nil {
-		return errorf(ErrManifestInvalid, "%s: invalid digest %q", where, d.Digest)
-	}
-	if d.Size < 0 {
-		return errorf(ErrManifestInvalid, "%s: negative size", where)
-	}
-	if d.Data != nil {
-		if int64(len(d.Data)) != d.Size {
-			return errorf(ErrManifestInvalid, "%s: data has %d bytes but size is %d", where, len(d.Data), d.Size)
-		}
-		if d.Digest.Algorithm().FromBytes(d.Data) != d.Digest {
-			return errorf(ErrManifestInvalid, "%s: data does not match digest %s", where, d.Digest)
-		}
-	}
-	if d.ArtifactType != "" && !validMediaType(d.ArtifactType) {
-		return errorf(ErrManifestInvalid, "%s: invalid artifactType %q", where, d.ArtifactType)
-	}
-	return nil
+	return ""
 }
 
 // isExternalLayer reports whether a layer may be absent from the registry:
@@ -226,20 +232,37 @@ func validMediaType(mt string) bool {
 }
 
 func restrictedName(s string) bool {
-	if s == "" || len(s) > 127 {
+	if s == "" || len(s) > 127 || restrictedChars[s[0]] != nameAlnum {
 		return false
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case i > 0 && strings.IndexByte("!#$&-^_.+", c) >= 0:
-		default:
+	for i := 1; i < len(s); i++ {
+		if restrictedChars[s[i]] == 0 {
 			return false
 		}
 	}
 	return true
 }
+
+// restrictedChars classifies the bytes of RFC 6838's restricted names:
+// letters and digits may come anywhere, the symbols "!#$&-^_.+" after the
+// first character. (A table, because every descriptor of every manifest
+// push has two names checked.)
+var restrictedChars = func() (t [256]uint8) {
+	for c := range 256 {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+			t[c] = nameAlnum
+		case strings.IndexByte("!#$&-^_.+", byte(c)) >= 0:
+			t[c] = nameSymbol
+		}
+	}
+	return t
+}()
+
+const (
+	nameAlnum  = 1
+	nameSymbol = 2
+)
 
 func onlySpaceLeft(b []byte, off int64) bool {
 	return len(bytes.TrimSpace(b[off:])) == 0

@@ -181,6 +181,28 @@ func TestPutManifestInvalid(t *testing.T) {
 		})
 	}
 
+	// A descriptor's error says which descriptor it is and what is wrong.
+	t.Run("messages", func(t *testing.T) {
+		for _, tt := range []struct {
+			ct   string
+			body []byte
+			want string
+		}{
+			{MediaTypeOCIManifest, withConfig("size", -1), "config: negative size"},
+			{MediaTypeOCIManifest, withLayer("mediaType", "a/b/c"), `layers[1]: invalid mediaType "a/b/c"`},
+			{MediaTypeOCIManifest, withData(sha256Of([]byte("INLINE")), len(data), data), "layers[2]: data does not match digest " + string(sha256Of([]byte("INLINE")))},
+			{MediaTypeOCIManifest, withData(sha256Of(data), len(data)+1, data), "layers[2]: data has 6 bytes but size is 7"},
+			{MediaTypeOCIIndex, withChild("digest", "sha256:"), `manifests[0]: invalid digest "sha256:"`},
+			{MediaTypeOCIIndex, withChild("artifactType", "x/"), `manifests[0]: invalid artifactType "x/"`},
+			{MediaTypeOCIManifest, withSubject("mediaType", ""), `subject: invalid mediaType ""`},
+		} {
+			_, err := parseManifest(tt.ct, tt.body)
+			if !errors.Is(err, ErrManifestInvalid) || !strings.HasSuffix(err.Error(), tt.want) {
+				t.Errorf("error = %v, want one ending %q", err, tt.want)
+			}
+		}
+	})
+
 	t.Run("valid variants", func(t *testing.T) {
 		valid := []struct {
 			name string
