@@ -2,32 +2,20 @@
 # Runs the benchmarks and prints the table of BENCHMARKS.md, then
 # benchstat's comparison of the implementations. On a quiet machine:
 #
-#	bash bench/run.sh                  # everything, 5 rounds (about 10 minutes)
+#	bash bench/run.sh                  # everything, -count 5 (about 9 minutes)
 #	BENCH=Ping COUNT=3 bash bench/run.sh
 #
-# Each round runs each implementation in a process of its own, so that no
-# implementation starts in a heap another one grew: in a VM a fresh page
-# costs microseconds to fault in, and whoever ran after a registry that
-# kept 100 MiB would find its pages already there (BENCHMARKS.md).
+# The process runs with GODEBUG=madvdontneed=0 and first faults in 512 MiB
+# of heap (main_test.go): in a VM a fresh page costs microseconds, and
+# without this each implementation was timed partly by whether the one
+# before it had left pages it could reuse.
 #
-# Raw results are kept in $OUT (default bench/results.txt). BENCH selects
-# workloads (a -bench pattern without the /impl level); IMPLS the
-# implementations.
+# Raw results are kept in $OUT (default bench/results.txt).
 set -euo pipefail
 cd "$(dirname "$0")"
 out="${OUT:-results.txt}"
-impls="${IMPLS:-floor ocifixture ggcr cue}"
-bin="$(mktemp -d)/bench.test"
-trap 'rm -rf "$(dirname "$bin")"' EXIT
-go test -c -o "$bin" .
-: >"$out"
-for round in $(seq "${COUNT:-5}"); do
-	for impl in $impls; do
-		echo "# round $round, impl=$impl" >&2
-		"$bin" -test.run '^$' -test.bench "(${BENCH:-.})/impl=$impl\$" -test.count 1 \
-			-test.benchmem -test.timeout 3h "$@" | grep -v '^\(PASS\|ok \)' | tee -a "$out"
-	done
-done
+export GODEBUG="${GODEBUG:+$GODEBUG,}madvdontneed=0"
+go test -run '^$' -bench "${BENCH:-.}" -count "${COUNT:-5}" -benchmem -timeout 3h "$@" . | tee "$out"
 echo
 echo "machine: $(go env GOOS)/$(go env GOARCH), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(go version | cut -d' ' -f3)"
 echo
