@@ -19,17 +19,20 @@ import (
 type setupFunc func(b *testing.B, s *server) func(b *testing.B)
 
 // runImpls runs one workload against each implementation of set. Each
-// implementation is started and seeded once, on the first round of its
-// sub-benchmark, and closed when its sub-benchmark is done.
+// round (-count) of an implementation's sub-benchmark starts, seeds and
+// closes an instance of its own, so that no round inherits what an
+// earlier one stored: the client workloads keep every image they push,
+// and a registry kept across rounds grew past the heap warmed up for it
+// (main_test.go), faster implementations sooner.
 func runImpls(b *testing.B, set []impl, setup setupFunc) {
 	for _, im := range set {
-		var s *server
-		var loop func(*testing.B)
 		b.Run("impl="+im.name, func(b *testing.B) {
-			if s == nil {
-				s = im.start(b)
-				loop = setup(b, s)
-			}
+			s := im.start(b)
+			defer func() {
+				s.close()
+				client.CloseIdleConnections()
+			}()
+			loop := setup(b, s)
 			b.ReportAllocs()
 			cpu, faults := processUsage()
 			b.ResetTimer()
@@ -45,10 +48,6 @@ func runImpls(b *testing.B, set []impl, setup setupFunc) {
 			// request shows in its times (BENCHMARKS.md).
 			b.ReportMetric(float64(faultsEnd-faults)/float64(b.N), "faults/op")
 		})
-		if s != nil {
-			s.close()
-			client.CloseIdleConnections()
-		}
 	}
 }
 
