@@ -4,8 +4,6 @@ import (
 	"net/http"
 	"runtime"
 	"testing"
-
-	"github.com/ocifixture/ocifixture/ocitest"
 )
 
 // Heap measure: how many bytes the process allocates, and how many it
@@ -68,33 +66,15 @@ func heapPerStoredByte(b *testing.B, im impl) (allocated, retained float64) {
 
 // BenchmarkNewClose is the cost of starting a registry and closing it,
 // which a client's test suite pays in every test. The others are started
-// the way their own tests start them (an httptest.Server).
+// the way their own tests start them (an httptest.Server); ocifixture by
+// ocitest.Start.
 func BenchmarkNewClose(b *testing.B) {
-	b.Run("impl=floor", func(b *testing.B) {
-		for b.Loop() {
-			startFloor(b).close()
-		}
-	})
-	b.Run("impl=ocifixture", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			reg, err := ocitest.Start()
-			if err != nil {
-				b.Fatal(err)
+	for _, im := range impls {
+		b.Run("impl="+im.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				im.start(b).close()
 			}
-			reg.Close()
-		}
-	})
-	b.Run("impl=ggcr", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			startGGCR(b).close()
-		}
-	})
-	b.Run("impl=cue", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			startCue(b).close()
-		}
-	})
+		})
+	}
 }

@@ -44,8 +44,9 @@ func runImpls(b *testing.B, set []impl, setup setupFunc) {
 			// waiting for a core that other processes hold.
 			b.ReportMetric(float64(cpuEnd-cpu)/float64(b.N), "cpu-ns/op")
 			// Fresh heap pages the process touched per operation: in a VM
-			// each costs microseconds, so memory a registry keeps per
-			// request shows in its times (BENCHMARKS.md).
+			// each costs microseconds. After TestMain's warm-up, small
+			// requests take next to none; large transfers that grow the
+			// heap past it still do (BENCHMARKS.md).
 			b.ReportMetric(float64(faultsEnd-faults)/float64(b.N), "faults/op")
 		})
 	}

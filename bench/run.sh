@@ -9,7 +9,8 @@
 # Each round is a process of its own running every workload once against
 # every implementation, so that the implementations of one round run one
 # right after the other (go test -count would run all rounds of one
-# implementation before the next). Every process runs with
+# implementation before the next), in an order that rotates from round to
+# round (BENCH_ROUND; main_test.go). Every process runs with
 # GODEBUG=madvdontneed=0 and first faults in 512 MiB of heap
 # (main_test.go): in a VM a fresh page costs microseconds, and without
 # this each implementation was timed partly by whether the one before it
@@ -26,7 +27,7 @@ go test -c -o "$bin" .
 : >"$out"
 for round in $(seq "${COUNT:-5}"); do
 	echo "# round $round" >&2
-	"$bin" -test.run '^$' -test.bench "${BENCH:-.}" -test.count 1 -test.benchmem \
+	BENCH_ROUND=$((round - 1)) "$bin" -test.run '^$' -test.bench "${BENCH:-.}" -test.count 1 -test.benchmem \
 		-test.timeout 3h "$@" | { grep -v '^\(PASS$\|ok \)' || true; } | tee -a "$out"
 done
 echo
@@ -34,4 +35,4 @@ echo "machine: $(go env GOOS)/$(go env GOARCH), $(nproc) cores, $(grep -m1 'mode
 echo
 go run ./internal/benchtable "$out"
 echo
-go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da -col /impl "$out"
+go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da -col '/impl@(ocifixture ggcr cue floor)' "$out"
