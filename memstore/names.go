@@ -99,7 +99,9 @@ func checkName(name string) error {
 // ParseDigest parses d and checks that its algorithm is one the store
 // supports (sha256 or sha512) and its encoded part is well formed.
 func ParseDigest(d string) (digest.Digest, error) {
-	if plainDigest(d) {
+	// The digests clients send, checked without go-digest's regexp.
+	if alg, hex, ok := strings.Cut(d, ":"); ok &&
+		(alg == "sha256" && len(hex) == 64 || alg == "sha512" && len(hex) == 128) && lowerHex(hex) {
 		return digest.Digest(d), nil
 	}
 	dg, err := digest.Parse(d)
@@ -110,23 +112,6 @@ func ParseDigest(d string) (digest.Digest, error) {
 		return "", withDetail(ErrDigestInvalid, map[string]string{"digest": d}, "unsupported digest algorithm %q", dg.Algorithm())
 	}
 	return dg, nil
-}
-
-// plainDigest reports whether d is a digest as clients send them: sha256
-// or sha512 in lower-case hex. It is checked without go-digest's regexp.
-func plainDigest(d string) bool {
-	alg, hex, ok := strings.Cut(d, ":")
-	return ok && (alg == "sha256" && len(hex) == 64 || alg == "sha512" && len(hex) == 128) && lowerHex(hex)
-}
-
-// validDigest reports whether ParseDigest takes d, without making the
-// error it would return otherwise.
-func validDigest(d string) bool {
-	if plainDigest(d) {
-		return true
-	}
-	_, err := ParseDigest(d)
-	return err == nil
 }
 
 func lowerHex(s string) bool {

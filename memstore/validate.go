@@ -199,18 +199,24 @@ func checkDescriptor(d *ocispec.Descriptor, field string, i int) error {
 
 // descriptorProblem says what is wrong with d's fields, "" if nothing.
 func descriptorProblem(d *ocispec.Descriptor) string {
-	switch {
-	case !validMediaType(d.MediaType):
+	if !validMediaType(d.MediaType) {
 		return fmt.Sprintf("invalid mediaType %q", d.MediaType)
-	case !validDigest(string(d.Digest)):
+	}
+	if _, err := ParseDigest(string(d.Digest)); err != nil {
 		return fmt.Sprintf("invalid digest %q", d.Digest)
-	case d.Size < 0:
+	}
+	if d.Size < 0 {
 		return "negative size"
-	case d.Data != nil && int64(len(d.Data)) != d.Size:
-		return fmt.Sprintf("data has %d bytes but size is %d", len(d.Data), d.Size)
-	case d.Data != nil && d.Digest.Algorithm().FromBytes(d.Data) != d.Digest:
-		return fmt.Sprintf("data does not match digest %s", d.Digest)
-	case d.ArtifactType != "" && !validMediaType(d.ArtifactType):
+	}
+	if d.Data != nil {
+		if int64(len(d.Data)) != d.Size {
+			return fmt.Sprintf("data has %d bytes but size is %d", len(d.Data), d.Size)
+		}
+		if d.Digest.Algorithm().FromBytes(d.Data) != d.Digest {
+			return fmt.Sprintf("data does not match digest %s", d.Digest)
+		}
+	}
+	if d.ArtifactType != "" && !validMediaType(d.ArtifactType) {
 		return fmt.Sprintf("invalid artifactType %q", d.ArtifactType)
 	}
 	return ""
